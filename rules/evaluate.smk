@@ -1,0 +1,39 @@
+rule evaluate_dense:
+    input:
+        network=DENSE,
+        dataset=get_dataset,
+    output:
+        DENSE_METRICS,
+    log:
+        f"{LOGS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/dense.log",
+    params:
+        pqi=config["pqi"],
+    threads: get_threads("evaluate")
+    resources:
+        mem_mb=get_resource("evaluate", "mem_mb"),
+        runtime=get_resource("evaluate", "runtime"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate:
+    input:
+        network=LEVEL,
+        dense=DENSE,
+        dataset=get_dataset,
+    output:
+        LEVEL_METRICS,
+    log:
+        f"{LOGS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.log",
+    params:
+        pqi=config["pqi"],
+    threads: get_threads("evaluate")
+    resources:
+        mem_mb=get_resource("evaluate", "mem_mb"),
+        runtime=get_resource("evaluate", "runtime"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/evaluate.py"

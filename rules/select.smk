@@ -1,0 +1,39 @@
+rule aggregate:
+    input:
+        unpack(get_metrics_input),
+    output:
+        METRICS,
+    log:
+        f"{LOGS}/aggregate/{{task}}.log",
+    params:
+        methods=list(config["methods"]),
+        archs=lambda wildcards: archs_of(wildcards.task),
+        seeds=config["seeds"],
+    threads: get_threads("aggregate")
+    resources:
+        mem_mb=get_resource("aggregate", "mem_mb"),
+        runtime=get_resource("aggregate", "runtime"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/aggregate.py"
+
+
+rule select:
+    input:
+        metrics=METRICS,
+    output:
+        SELECTION,
+    log:
+        f"{LOGS}/select/{{task}}.log",
+    params:
+        threshold=config["selection"]["threshold"],
+        split=config["selection"]["split"],
+    threads: get_threads("select")
+    resources:
+        mem_mb=get_resource("select", "mem_mb"),
+        runtime=get_resource("select", "runtime"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/select.py"

@@ -1,0 +1,21 @@
+rule train_dense:
+    input:
+        dataset=get_dataset,
+    output:
+        DENSE,
+    log:
+        f"{LOGS}/train_dense/{{task}}/{{arch}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCHMARKS}/train_dense/{{task}}/{{arch}}/seed{{seed}}.tsv"
+    params:
+        settings=get_dense_settings,
+        attrs=get_run_attrs,
+    threads: get_threads("train_dense")
+    resources:
+        mem_mb=get_resource("train_dense", "mem_mb"),
+        runtime=get_resource("train_dense", "runtime"),
+        gpu=get_resource("train_dense", "gpu"),
+    conda:
+        "../envs/tensorflow.yaml"
+    script:
+        "../scripts/train_dense.py"

@@ -1,0 +1,19 @@
+"""rule aggregate: all level metrics of a task in one file, dims (arch, method, seed, level)."""
+
+from prunesweep import joblog
+
+joblog.capture(snakemake.log[0])  # noqa: F821
+
+from prunesweep import stages  # noqa: E402
+
+sm = snakemake  # noqa: F821
+stages.aggregate(
+    sm.input.levels,
+    sm.input.dense,
+    sm.output[0],
+    methods=sm.params.methods,
+    archs=sm.params.archs,
+    seeds=sm.params.seeds,
+    task=sm.wildcards.task,
+    config=sm.config,
+)

@@ -1,0 +1,12 @@
+"""rules evaluate, evaluate_dense: metrics of one level with NumPy (no TensorFlow)."""
+
+from prunesweep import joblog
+
+joblog.capture(snakemake.log[0])  # noqa: F821
+
+from prunesweep import stages  # noqa: E402
+
+sm = snakemake  # noqa: F821
+stages.evaluate(
+    sm.input.network, sm.input.dataset, sm.output[0], dense=sm.input.get("dense"), pqi=sm.params.pqi
+)

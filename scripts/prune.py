@@ -1,0 +1,19 @@
+"""rule prune: level k = prune level k-1 with the method, then retrain with the masks fixed."""
+
+from prunesweep import joblog
+
+joblog.capture(snakemake.log[0])  # noqa: F821
+
+from prunesweep import stages  # noqa: E402
+
+sm = snakemake  # noqa: F821
+stages.prune(
+    sm.input.previous,
+    sm.input.dense,
+    sm.input.dataset,
+    sm.output[0],
+    settings=sm.params.settings,
+    previous_hash=sm.params.previous_hash,
+    attrs=sm.params.attrs,
+    threads=sm.threads,
+)

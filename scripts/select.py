@@ -1,0 +1,10 @@
+"""rule select: the sparsest level under the loss threshold, per (arch, method, seed)."""
+
+from prunesweep import joblog
+
+joblog.capture(snakemake.log[0])  # noqa: F821
+
+from prunesweep import stages  # noqa: E402
+
+sm = snakemake  # noqa: F821
+stages.select(sm.input.metrics, sm.output[0], threshold=sm.params.threshold, split=sm.params.split)

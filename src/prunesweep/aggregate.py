@@ -1,0 +1,80 @@
+"""Many per-level metric files -> one metrics.nc with dims (arch, method, seed, level[, layer]).
+
+The dense network's metrics are level 0 of every method, so each curve starts at the baseline.
+Cells that do not exist (a method with fewer levels, an architecture with fewer layers) are NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from prunesweep.io import open_netcdf
+
+SCALARS_INT = ("remaining_params", "total_params", "flops_dense", "flops", "epochs")
+
+
+def aggregate(
+    level_files: Iterable[str],
+    dense_files: Iterable[str],
+    *,
+    methods: Sequence[str],
+    archs: Sequence[str],
+    seeds: Sequence[int],
+) -> xr.Dataset:
+    records: dict[tuple, xr.Dataset] = {}
+    for path in dense_files:
+        ds = open_netcdf(path, kind="metrics", required=("val_loss", "sparsity"))
+        for method in methods:
+            records[(ds.attrs["arch"], method, int(ds.attrs["seed"]), 0)] = ds
+    for path in level_files:
+        ds = open_netcdf(path, kind="metrics", required=("val_loss", "sparsity"))
+        key = (ds.attrs["arch"], ds.attrs["method"], int(ds.attrs["seed"]), int(ds.attrs["level"]))
+        records[key] = ds
+    if not records:
+        raise ValueError("no metrics files to aggregate")
+    levels = sorted({key[3] for key in records})
+    n_layers = max(ds.sizes.get("layer", 0) for ds in records.values())
+    coords = {
+        "arch": list(archs),
+        "method": list(methods),
+        "seed": list(seeds),
+        "level": levels,
+        "layer": np.arange(1, n_layers + 1),
+    }
+    shape4 = tuple(len(coords[d]) for d in ("arch", "method", "seed", "level"))
+    template = next(iter(records.values()))
+    arrays = {}
+    for name, var in template.data_vars.items():
+        layered = "layer" in var.dims
+        arrays[name] = np.full(shape4 + ((n_layers,) if layered else ()), np.nan)
+    index = {
+        d: {v: i for i, v in enumerate(coords[d])} for d in ("arch", "method", "seed", "level")
+    }
+    for (arch, method, seed, level), ds in records.items():
+        if arch not in index["arch"] or method not in index["method"] or seed not in index["seed"]:
+            continue
+        at = (
+            index["arch"][arch],
+            index["method"][method],
+            index["seed"][seed],
+            index["level"][level],
+        )
+        for name in arrays:
+            values = np.asarray(ds[name].values, dtype=float)
+            if values.ndim:
+                arrays[name][at][: values.size] = values
+            else:
+                arrays[name][at] = values
+    out = xr.Dataset(coords=coords)
+    for name, values in arrays.items():
+        dims = ("arch", "method", "seed", "level") + (("layer",) if values.ndim == 5 else ())
+        out[name] = (dims, values)
+        out[name].attrs = dict(template[name].attrs)
+    out["level"].attrs.update(long_name="pruning level (0 = dense)", units="1")
+    out["seed"].attrs.update(long_name="random seed of the network's initialisation", units="1")
+    out["layer"].attrs.update(long_name="layer index from the input", units="1")
+    out.attrs["title"] = "prunesweep metrics of every level"
+    return out

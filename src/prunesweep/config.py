@@ -1,0 +1,152 @@
+"""Config checks at start-up: the JSON schema plus the rules a schema cannot say.
+
+Every problem becomes one readable line naming the key, the value and what was expected, so a bad
+config stops the workflow before any job runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from prunesweep import __version__
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message is one line naming the key."""
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _expected(error: jsonschema.ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    parts = []
+    if "type" in schema:
+        parts.append(f"type {schema['type']}")
+    if "enum" in schema:
+        parts.append(f"one of {schema['enum']}")
+    for bound, word in (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+        ("minItems", "at least items:"),
+    ):
+        if bound in schema:
+            parts.append(f"{word} {schema[bound]}")
+    text = ", ".join(parts)
+    if schema.get("description"):
+        text = f"{text} ({schema['description']})" if text else schema["description"]
+    return text
+
+
+def _fill_defaults(instance, schema) -> None:
+    if not isinstance(instance, dict) or not isinstance(schema, Mapping):
+        return
+    for name, sub in schema.get("properties", {}).items():
+        if name not in instance and "default" in sub:
+            instance[name] = copy.deepcopy(sub["default"])
+        if name in instance:
+            _fill_defaults(instance[name], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, Mapping):
+        for name, value in instance.items():
+            if name not in schema.get("properties", {}):
+                _fill_defaults(value, extra)
+
+
+def check_schema(config: dict, schema: Mapping) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(e.path)))
+    if not errors:
+        return
+    err = errors[0]
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        raise ConfigError(
+            f"config key {_key([*err.path, extra[0]])!r} is not a known key; "
+            f"expected one of {allowed}"
+        )
+    if err.validator == "required":
+        raise ConfigError(f"config at {_key(err.path)!r}: {err.message}")
+    raise ConfigError(
+        f"config key {_key(err.path)!r} has value {json.dumps(err.instance)}, "
+        f"expected {_expected(err) or err.message}"
+    )
+
+
+def check_semantics(config: dict) -> None:
+    from prunesweep.pruning import parse_method
+
+    schedule = config["schedule"]
+    _check_schedule("schedule", schedule)
+    for name, arch in config["architectures"].items():
+        if arch["task"] not in config["tasks"]:
+            raise ConfigError(
+                f"config key 'architectures.{name}.task' has value "
+                f"{arch['task']!r}, expected one of the tasks {sorted(config['tasks'])}"
+            )
+    seeds = config["seeds"]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"config key 'seeds' has value {seeds}, expected distinct seeds")
+    for name, task in config["tasks"].items():
+        fractions = task["fractions"]
+        if abs(sum(fractions.values()) - 1.0) > 1e-9:
+            raise ConfigError(
+                f"config key 'tasks.{name}.fractions' has value {fractions}, "
+                "expected fractions that add up to 1"
+            )
+    for name, settings in config["methods"].items():
+        if "schedule" in settings:
+            _check_schedule(f"methods.{name}.schedule", settings["schedule"])
+        try:
+            parse_method(name, settings, default_schedule=schedule)
+        except ValueError as err:
+            raise ConfigError(f"config key 'methods.{name}': {err}") from err
+
+
+def _check_schedule(key: str, schedule) -> None:
+    bad = [s for s in schedule if not 0 < s < 1]
+    if bad:
+        raise ConfigError(f"config key {key!r} has value(s) {bad}, expected sparsities in (0, 1)")
+    if any(b <= a for a, b in zip(schedule, schedule[1:], strict=False)):
+        raise ConfigError(
+            f"config key {key!r} has value {schedule}, expected a strictly "
+            "increasing list of sparsities"
+        )
+
+
+def validate(config: dict, schema_path: str | Path) -> dict:
+    """Check `config` in place (filling schema defaults) and return it."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    _fill_defaults(config, schema)
+    check_schema(config, schema)
+    check_semantics(config)
+    return config
+
+
+def load(path: str | Path, schema_path: str | Path) -> dict:
+    return validate(yaml.safe_load(Path(path).read_text()), schema_path)
+
+
+def settings_hash(settings) -> str:
+    """MD5 of the canonical JSON of `settings` (sorted keys): a run's identity."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def provenance(settings) -> dict:
+    return {
+        "config": json.dumps(settings, sort_keys=True, default=str),
+        "config_hash": settings_hash(settings),
+        "prunesweep_version": __version__,
+    }

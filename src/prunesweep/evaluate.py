@@ -1,0 +1,125 @@
+"""Metrics of one level, computed with NumPy from the saved weights and masks.
+
+No TensorFlow here: evaluation re-runs the forward pass on what was written, so it also checks that
+the file holds what was trained (the loss must match the one training recorded).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from prunesweep.data import SPLITS, Splits
+from prunesweep.network import Network
+from prunesweep.pruning import pqi_report
+
+#: a level whose validation loss exceeds this multiple of the dense one is flagged as diverged
+DIVERGENCE_FACTOR = 1e3
+
+
+def dead_units(net: Network) -> list[np.ndarray]:
+    """Per hidden layer, True where a unit has no live incoming weight or no live outgoing one."""
+    dead = []
+    for layer, following in zip(net.layers[:-1], net.layers[1:], strict=True):
+        no_in = ~layer.kernel_mask.any(axis=0) & ~layer.bias_mask
+        no_out = ~following.kernel_mask.any(axis=1)
+        dead.append(no_in | no_out)
+    return dead
+
+
+def flops_per_sample(net: Network, *, live_only: bool) -> int:
+    """Multiply-adds count 2 FLOPs, each live bias 1; activations are not counted."""
+    total = 0
+    for layer in net.layers:
+        if live_only:
+            total += 2 * int(layer.kernel_mask.sum()) + int(layer.bias_mask.sum())
+        else:
+            total += 2 * layer.kernel.size + layer.bias.size
+    return total
+
+
+def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
+    """Sparsity, parameter counts, FLOPs and PQ Index: everything that needs no data."""
+    n_weights = np.array([layer.kernel.size for layer in net.layers])
+    live_weights = np.array([int(layer.kernel_mask.sum()) for layer in net.layers])
+    live_biases = sum(int(layer.bias_mask.sum()) for layer in net.layers)
+    total_params = int(n_weights.sum() + sum(layer.bias.size for layer in net.layers))
+    remaining = int(live_weights.sum() + live_biases)
+    dense_flops = flops_per_sample(net, live_only=False)
+    flops = flops_per_sample(net, live_only=True)
+    dead = dead_units(net)
+    hidden = sum(d.size for d in dead)
+    pqi = pqi_report(net.layers, p=p, q=q)
+    return {
+        "sparsity": 1.0 - live_weights.sum() / n_weights.sum(),
+        "layer_sparsity": 1.0 - live_weights / n_weights,
+        "unit_sparsity": (sum(int(d.sum()) for d in dead) / hidden) if hidden else 0.0,
+        "layer_unit_sparsity": np.array([d.mean() for d in dead] + [0.0]),
+        "remaining_params": remaining,
+        "total_params": total_params,
+        "compression_ratio": total_params / remaining if remaining else math.inf,
+        "flops_dense": dense_flops,
+        "flops": flops,
+        "speedup": dense_flops / flops if flops else math.inf,
+        "pqi": pqi["global"],
+        "layer_pqi": np.asarray(pqi["per_layer"], dtype=float),
+    }
+
+
+def mse(net: Network, x: np.ndarray, y: np.ndarray, *, chunk: int = 65536) -> float:
+    total = 0.0
+    for start in range(0, len(x), chunk):
+        err = net.forward(x[start : start + chunk]) - y[start : start + chunk]
+        total += float(np.sum(err * err))
+    return total / (len(x) * y.shape[1])
+
+
+def evaluate_level(
+    net: Network,
+    splits: Splits,
+    *,
+    dense_val_loss: float | None = None,
+    pqi: Mapping | None = None,
+    rtol: float = 1e-3,
+) -> xr.Dataset:
+    """All metrics of one level as a small Dataset with a `layer` dimension."""
+    metrics = structure_metrics(net, **dict(pqi or {}))
+    losses = {f"{s}_loss": mse(net, *splits.split(s)) for s in SPLITS}
+    recorded = net.attrs.get("final_val_loss")
+    if (
+        recorded is not None
+        and math.isfinite(float(recorded))
+        and math.isfinite(losses["val_loss"])
+    ):
+        rel = abs(losses["val_loss"] - float(recorded)) / max(abs(float(recorded)), 1e-12)
+        if rel > rtol:
+            raise RuntimeError(
+                f"validation loss of the saved weights ({losses['val_loss']:.6e}) differs from "
+                f"the one training recorded ({float(recorded):.6e}) by {rel:.1e}: the file does "
+                "not hold what was trained"
+            )
+    diverged = bool(int(net.attrs.get("diverged", 0)))
+    if not all(math.isfinite(v) for v in losses.values()):
+        diverged = True
+    if dense_val_loss is not None and losses["val_loss"] > DIVERGENCE_FACTOR * dense_val_loss:
+        diverged = True
+    n_layers = len(net.layers)
+    data = {
+        name: ((), value)
+        for name, value in {**metrics, **losses}.items()
+        if not name.startswith("layer_")
+    }
+    for name in ("layer_sparsity", "layer_unit_sparsity", "layer_pqi"):
+        data[name] = (("layer",), np.asarray(metrics[name], dtype=float))
+    data["diverged"] = ((), np.int8(diverged))
+    data["epochs"] = ((), int(net.attrs.get("epochs", 0)))
+    target = net.attrs.get("target_sparsity", np.nan)
+    data["target_sparsity"] = ((), float(target) if target not in (None, "") else np.nan)
+    ds = xr.Dataset(data, coords={"layer": np.arange(1, n_layers + 1)})
+    keep = ("task", "arch", "method", "seed", "level", "config_hash")
+    ds.attrs = {k: net.attrs[k] for k in keep if k in net.attrs}
+    ds.attrs["title"] = "prunesweep metrics of one level"
+    return ds

@@ -1,0 +1,115 @@
+"""A trained, possibly pruned MLP as plain NumPy arrays.
+
+This is the currency between the stages: training writes it, pruning returns new masks for it,
+evaluation and export read it. It never imports TensorFlow, so light jobs stay light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+ACTIVATIONS = {
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "linear": lambda z: z,
+}
+
+
+@dataclass
+class Layer:
+    """One dense layer: y = act(x @ (kernel * kernel_mask) + bias * bias_mask)."""
+
+    kernel: np.ndarray  # (n_in, n_out) float32
+    bias: np.ndarray  # (n_out,) float32
+    kernel_mask: np.ndarray  # (n_in, n_out) bool, True = live
+    bias_mask: np.ndarray  # (n_out,) bool, True = live
+
+    def __post_init__(self) -> None:
+        self.kernel_mask = np.asarray(self.kernel_mask, dtype=bool)
+        self.bias_mask = np.asarray(self.bias_mask, dtype=bool)
+        if self.kernel.ndim != 2 or self.kernel.shape != self.kernel_mask.shape:
+            raise ValueError(
+                f"kernel mask must match the kernel's 2-D shape. Received: kernel "
+                f"{self.kernel.shape}, kernel_mask {self.kernel_mask.shape}"
+            )
+        n_out = self.kernel.shape[1]
+        if self.bias.shape != (n_out,) or self.bias_mask.shape != (n_out,):
+            raise ValueError(
+                f"bias and bias mask must have shape ({n_out},). Received: bias "
+                f"{self.bias.shape}, bias_mask {self.bias_mask.shape}"
+            )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.kernel.shape
+
+    def masked_kernel(self) -> np.ndarray:
+        return np.where(self.kernel_mask, self.kernel, 0).astype(self.kernel.dtype)
+
+    def masked_bias(self) -> np.ndarray:
+        return np.where(self.bias_mask, self.bias, 0).astype(self.bias.dtype)
+
+
+@dataclass
+class Network:
+    """An MLP: hidden layers use `activation`, the last layer is linear."""
+
+    layers: list[Layer]
+    activation: str = "tanh"
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}"
+            )
+        for i, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:], strict=False)):
+            if a.shape[1] != b.shape[0]:
+                raise ValueError(
+                    f"layer {i + 1} has {a.shape[1]} outputs but layer {i + 2} has "
+                    f"{b.shape[0]} inputs"
+                )
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """Layer widths from input to output, e.g. (10, 400, 400, 400, 16, 7)."""
+        return (self.layers[0].shape[0], *(layer.shape[1] for layer in self.layers))
+
+    def kernel_masks(self) -> list[np.ndarray]:
+        return [layer.kernel_mask for layer in self.layers]
+
+    def with_masks(self, masks: Sequence[tuple[np.ndarray, np.ndarray]]) -> Network:
+        """A copy whose masks are `masks` and whose pruned entries are exactly zero."""
+        if len(masks) != len(self.layers):
+            raise ValueError(f"expected {len(self.layers)} (kernel, bias) masks, got {len(masks)}")
+        layers = []
+        for layer, (kmask, bmask) in zip(self.layers, masks, strict=True):
+            kmask = np.asarray(kmask, dtype=bool)
+            bmask = np.asarray(bmask, dtype=bool)
+            if np.any(kmask & ~layer.kernel_mask) or np.any(bmask & ~layer.bias_mask):
+                raise ValueError("masks may only shrink: a pruned weight can never come back")
+            layers.append(
+                Layer(
+                    kernel=np.where(kmask, layer.kernel, 0).astype(layer.kernel.dtype),
+                    bias=np.where(bmask, layer.bias, 0).astype(layer.bias.dtype),
+                    kernel_mask=kmask,
+                    bias_mask=bmask,
+                )
+            )
+        return replace(self, layers=layers, attrs=dict(self.attrs))
+
+    def forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
+        """Forward pass in NumPy over the masked weights."""
+        act = ACTIVATIONS[self.activation]
+        h = np.asarray(x, dtype=dtype)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            h = h @ layer.masked_kernel().astype(dtype) + layer.masked_bias().astype(dtype)
+            if i < last:
+                h = act(h)
+        return h

@@ -1,0 +1,175 @@
+"""Seaborn figures of a sweep. Each function takes tidy DataFrames and returns a Figure.
+
+Functions neither save nor set a global theme; the plot script does both. Axis labels come from the
+variables' long_name and units.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from prunesweep.io import VARIABLES  # noqa: E402
+
+
+def label(name: str) -> str:
+    units, long_name = VARIABLES[name]
+    return long_name if units == "1" else f"{long_name} [{units}]"
+
+
+def tidy(metrics: xr.Dataset, names) -> pd.DataFrame:
+    """Long-form table of the scalar metrics, one row per (arch, method, seed, level)."""
+    df = metrics[list(names)].to_dataframe().reset_index()
+    return df.dropna(subset=[n for n in names if n != "diverged"])
+
+
+def loss_vs_sparsity(
+    metrics: xr.Dataset, *, threshold: float, split: str = "val", palette: str = "colorblind"
+) -> Figure:
+    """One panel per (arch, method); one line per seed; threshold and dense baseline drawn."""
+    loss = f"{split}_loss"
+    df = tidy(metrics, [loss, "sparsity"])
+    df["seed"] = df["seed"].astype(str)
+    with sns.axes_style("ticks"):
+        g = sns.relplot(
+            data=df,
+            x="sparsity",
+            y=loss,
+            hue="seed",
+            col="method",
+            row="arch",
+            kind="line",
+            marker="o",
+            markersize=4,
+            palette=palette,
+            height=3,
+            aspect=1.3,
+            facet_kws={"sharey": True, "margin_titles": True},
+        )
+    dense = df[df["level"] == 0].groupby("arch")[loss].mean()
+    for (arch, _method), ax in g.axes_dict.items():
+        ax.set_yscale("log")
+        ax.axhline(threshold, color="crimson", lw=1, ls="--", label="threshold")
+        if arch in dense.index:
+            ax.axhline(dense[arch], color="0.4", lw=1, ls=":", label="dense (mean)")
+    g.set_axis_labels(label("sparsity"), label(loss))
+    g.add_legend(title="seed")
+    g.figure.suptitle(f"{split} loss after retraining at each sparsity level", y=1.02)
+    return g.figure
+
+
+def selected_sparsity(selection: xr.Dataset, *, palette: str = "colorblind") -> Figure:
+    """Distribution across seeds of the selected sparsity, per architecture and method."""
+    df = selection[["selected_sparsity", "has_selection"]].to_dataframe().reset_index()
+    chosen = df[df["has_selection"] == 1]
+    with sns.axes_style("ticks"):
+        fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * selection.sizes["arch"] + 2), 3.5))
+        if len(chosen):
+            sns.boxplot(
+                data=chosen,
+                x="arch",
+                y="selected_sparsity",
+                hue="method",
+                ax=ax,
+                palette=palette,
+                fill=False,
+                showfliers=False,
+            )
+            sns.stripplot(
+                data=chosen,
+                x="arch",
+                y="selected_sparsity",
+                hue="method",
+                ax=ax,
+                palette=palette,
+                dodge=True,
+                legend=False,
+                size=6,
+                jitter=0.1,
+            )
+    none = df[df["has_selection"] == 0].groupby(["arch", "method"]).size()
+    note = "; ".join(
+        f"{a}/{m}: {n} seed(s) with no level under the threshold" for (a, m), n in none.items()
+    )
+    ax.set_title(note or "every seed has a level under the threshold", fontsize=8)
+    ax.set_xlabel("architecture")
+    ax.set_ylabel(label("selected_sparsity"))
+    ax.set_ylim(-0.02, 1.02)
+    sns.despine(fig=fig)
+    fig.tight_layout()
+    return fig
+
+
+def layer_sparsity(
+    metrics: xr.Dataset, selection: xr.Dataset, *, palette: str = "colorblind"
+) -> Figure:
+    """Per-layer weight sparsity of the selected level of every seed, per architecture."""
+    rows = []
+    for arch in selection["arch"].values:
+        for method in selection["method"].values:
+            for seed in selection["seed"].values:
+                where = {"arch": arch, "method": method, "seed": seed}  # dict: sel(method=) clashes
+                level = int(selection["selected_level"].sel(where))
+                if level < 0:
+                    continue
+                values = metrics["layer_sparsity"].sel({**where, "level": level}).values
+                for i, value in enumerate(values, start=1):
+                    if np.isfinite(value):
+                        rows.append(
+                            {
+                                "arch": arch,
+                                "method": method,
+                                "seed": int(seed),
+                                "layer": i,
+                                "layer_sparsity": value,
+                            }
+                        )
+    df = pd.DataFrame(rows, columns=["arch", "method", "seed", "layer", "layer_sparsity"])
+    with sns.axes_style("ticks"):
+        if df.empty:
+            fig, ax = plt.subplots(figsize=(5, 3))
+            ax.text(0.5, 0.5, "no level under the threshold for any seed", ha="center")
+            ax.set_axis_off()
+            return fig
+        g = sns.catplot(
+            data=df,
+            x="layer",
+            y="layer_sparsity",
+            hue="method",
+            col="arch",
+            kind="bar",
+            errorbar="sd",
+            palette=palette,
+            height=3,
+            aspect=1.2,
+            sharex=False,
+        )
+    g.set_axis_labels("layer (1 = first hidden)", label("layer_sparsity"))
+    g.set(ylim=(0, 1))
+    g.figure.suptitle(
+        "weight sparsity per layer at the selected level (mean ± sd over seeds)", y=1.03
+    )
+    return g.figure
+
+
+FIGURES = {
+    "loss_vs_sparsity": lambda m, s, o: loss_vs_sparsity(
+        m, threshold=s.attrs["threshold"], split=s.attrs["metric"].split("_")[0], **o
+    ),
+    "selected_sparsity": lambda m, s, o: selected_sparsity(s, **o),
+    "layer_sparsity": lambda m, s, o: layer_sparsity(m, s, **o),
+}
+
+
+def draw(figure: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
+    if figure not in FIGURES:
+        raise ValueError(f"unknown figure {figure!r}; known: {sorted(FIGURES)}")
+    return FIGURES[figure](metrics, selection, options)

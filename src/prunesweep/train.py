@@ -1,0 +1,198 @@
+"""Training with masks held fixed: a whole epoch runs inside one tf.function.
+
+Why a hand-written loop: `model.fit` spends up to half its time in per-step Python overhead on
+these small networks, and tf.data's element shuffle costs more than an epoch of a small net. We
+shuffle indices with NumPy (seeded per epoch) and gather batches inside the graph.
+Deterministic on CPU for a given seed and thread count (op determinism is switched on).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from prunesweep.data import Splits  # noqa: E402
+from prunesweep.models.mlp import build_mlp, load_network, masked_layers, network_from_model  # noqa: E402
+from prunesweep.network import Layer, Network  # noqa: E402
+from prunesweep.settings import TrainSettings  # noqa: E402
+
+
+def configure(*, threads: int, seed: int) -> None:
+    """Seed everything and fix the thread count; call before any TensorFlow op runs."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(max(1, int(threads)))
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, int(threads))))
+    except RuntimeError:  # already initialised in this process (tests): keep what is set
+        pass
+    tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(int(seed))
+
+
+def device_name() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU ({gpus[0].name})" if gpus else "CPU"
+
+
+@dataclass
+class FitResult:
+    history: dict[str, list[float]]
+    best_epoch: int
+    final_val_loss: float
+    diverged: bool
+    seconds: float
+    snapshot: list[Layer] | None = None
+
+
+class Trainer:
+    """Compiled train and evaluation functions for one model and one data set."""
+
+    def __init__(self, model: keras.Model, splits: Splits, settings: TrainSettings):
+        self.model, self.settings = model, settings
+        self.x_train = tf.constant(splits.x_train, tf.float32)
+        self.y_train = tf.constant(splits.y_train, tf.float32)
+        self.n = int(splits.x_train.shape[0])
+        self.variables = model.trainable_variables
+        self.optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate)
+        self.optimizer.build(self.variables)
+        self._train_epoch = tf.function(self._epoch)
+        self._sse = tf.function(self._sum_squared_error)
+
+    def _epoch(self, perm):
+        batch = self.settings.batch_size
+        n_batches = math.ceil(self.n / batch)
+        total = tf.constant(0.0, tf.float64)
+        for i in tf.range(n_batches):
+            idx = perm[i * batch : tf.minimum((i + 1) * batch, self.n)]
+            xb, yb = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(self.model(xb, training=True) - yb))
+            grads = tape.gradient(loss, self.variables)
+            self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+            total += tf.cast(loss, tf.float64) * tf.cast(tf.shape(idx)[0], tf.float64)
+        return total / self.n
+
+    def _sum_squared_error(self, x, y):
+        return tf.reduce_sum(tf.cast(tf.square(self.model(x, training=False) - y), tf.float64))
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        """MSE over all samples and outputs, evaluated in chunks."""
+        chunk, total = self.settings.eval_batch_size, 0.0
+        for start in range(0, len(x), chunk):
+            total += float(
+                self._sse(
+                    tf.constant(x[start : start + chunk], tf.float32),
+                    tf.constant(y[start : start + chunk], tf.float32),
+                )
+            )
+        return total / (len(x) * y.shape[1])
+
+    def fit(
+        self,
+        splits: Splits,
+        *,
+        seed: int,
+        stream: int,
+        log: Callable[[str], None] = print,
+        snapshot_epoch: int | None = None,
+    ) -> FitResult:
+        """Train until validation loss stops improving; returns the history per epoch."""
+        s = self.settings
+        rng = np.random.default_rng([int(seed), int(stream)])
+        history = {"loss": [], "val_loss": []}
+        best, best_epoch, best_weights, wait = math.inf, 0, None, 0
+        snapshot, diverged, start = None, False, time.perf_counter()
+        for epoch in range(1, s.max_epochs + 1):
+            tick = time.perf_counter()
+            perm = tf.constant(rng.permutation(self.n).astype(np.int32))
+            train_loss = float(self._train_epoch(perm))
+            val_loss = self.loss(splits.x_val, splits.y_val)
+            history["loss"].append(train_loss)
+            history["val_loss"].append(val_loss)
+            rate = self.n / (time.perf_counter() - tick)
+            log(
+                f"epoch {epoch:3d}  loss {train_loss:.4e}  val_loss {val_loss:.4e}  "
+                f"({rate:,.0f} samples/s)"
+            )
+            if snapshot_epoch is not None and epoch == snapshot_epoch:
+                snapshot = network_from_model(self.model, activation="linear").layers
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                diverged = True
+                log(f"epoch {epoch}: loss is not finite; stopping")
+                break
+            if val_loss < best - s.min_delta:
+                best, best_epoch, wait = val_loss, epoch, 0
+                best_weights = [v.numpy() for v in self.variables]
+            else:
+                wait += 1
+                if wait >= s.patience:
+                    log(f"early stop after epoch {epoch} (best epoch {best_epoch})")
+                    break
+        if s.restore_best and best_weights is not None:
+            for var, value in zip(self.variables, best_weights, strict=True):
+                var.assign(value)
+        final = self.loss(splits.x_val, splits.y_val)
+        diverged = diverged and not math.isfinite(final)
+        return FitResult(
+            history=history,
+            best_epoch=best_epoch,
+            final_val_loss=final,
+            diverged=diverged or not math.isfinite(final),
+            seconds=time.perf_counter() - start,
+            snapshot=snapshot,
+        )
+
+
+def check_permanent(net: Network) -> None:
+    """Fail loudly if a pruned weight is not exactly zero."""
+    for i, layer in enumerate(net.layers, start=1):
+        leaked = int(np.count_nonzero(layer.kernel[~layer.kernel_mask]))
+        leaked += int(np.count_nonzero(layer.bias[~layer.bias_mask]))
+        if leaked:
+            raise RuntimeError(f"layer {i}: {leaked} pruned weight(s) are no longer zero")
+
+
+def train_network(
+    net: Network | None,
+    splits: Splits,
+    settings: TrainSettings,
+    *,
+    widths,
+    activation: str,
+    seed: int,
+    stream: int,
+    log=print,
+    snapshot_epoch: int | None = None,
+) -> tuple[Network, FitResult, list[Layer]]:
+    """Build the model (from `net` if given, else fresh from the seed), train it, return it.
+
+    Returns the trained network, the fit result, and the initial layers (before training).
+    """
+    model = build_mlp(tuple(widths), activation)
+    if net is not None:
+        load_network(model, net)
+    initial = network_from_model(model, activation=activation).layers
+    log(
+        f"training {'-'.join(map(str, widths))} on {device_name()}, "
+        f"{len(splits.x_train):,} train / {len(splits.x_val):,} val samples"
+    )
+    trainer = Trainer(model, splits, settings)
+    result = trainer.fit(splits, seed=seed, stream=stream, log=log, snapshot_epoch=snapshot_epoch)
+    trained = network_from_model(
+        model,
+        activation=activation,
+        input_names=splits.input_names,
+        output_names=splits.output_names,
+    )
+    check_permanent(trained)
+    if len(masked_layers(model)) != len(widths) - 1:
+        raise RuntimeError("model and widths disagree")
+    return trained, result, initial
