@@ -45,6 +45,10 @@ def archs_of(task):
     return [a for a, s in config["architectures"].items() if s["task"] == task]
 
 
+def get_archs(wildcards):
+    return archs_of(wildcards.task)
+
+
 def levels_of(method):
     return [f"{k:02d}" for k in range(1, METHODS[method].n_levels + 1)]
 
@@ -151,4 +155,12 @@ def get_final_output():
     return outputs
 
 
-FIGURES = ["loss_vs_sparsity", "selected_sparsity", "layer_sparsity"]
+# figure -> (report category, label); captions are report/<figure>.rst
+FIGURES = {
+    "loss_vs_sparsity": ("Pruning", "loss vs sparsity"),
+    "loss_vs_compression": ("Methods", "loss vs compression ratio"),
+    "loss_vs_speedup": ("Methods", "loss vs theoretical speed-up"),
+    "pqi_vs_level": ("Methods", "PQ Index vs level"),
+    "selected_sparsity": ("Selection", "selected sparsity"),
+    "layer_sparsity": ("Selection", "per-layer sparsity"),
+}

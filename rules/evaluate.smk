@@ -12,6 +12,8 @@ rule evaluate_dense:
     resources:
         mem_mb=get_resource("evaluate", "mem_mb"),
         runtime=get_resource("evaluate", "runtime"),
+    group:
+        "evaluate"
     conda:
         "../envs/analysis.yaml"
     script:
@@ -33,6 +35,8 @@ rule evaluate:
     resources:
         mem_mb=get_resource("evaluate", "mem_mb"),
         runtime=get_resource("evaluate", "runtime"),
+    group:
+        "evaluate"
     conda:
         "../envs/analysis.yaml"
     script:

@@ -7,7 +7,7 @@ rule aggregate:
         f"{LOGS}/aggregate/{{task}}.log",
     params:
         methods=list(config["methods"]),
-        archs=lambda wildcards: archs_of(wildcards.task),
+        archs=get_archs,
         seeds=config["seeds"],
     threads: get_threads("aggregate")
     resources:

@@ -61,7 +61,6 @@ def loss_vs_sparsity(
         if arch in dense.index:
             ax.axhline(dense[arch], color="0.4", lw=1, ls=":", label="dense (mean)")
     g.set_axis_labels(label("sparsity"), label(loss))
-    g.add_legend(title="seed")
     g.figure.suptitle(f"{split} loss after retraining at each sparsity level", y=1.02)
     return g.figure
 
@@ -160,10 +159,99 @@ def layer_sparsity(
     return g.figure
 
 
+def _mean_sd_by_level(metrics: xr.Dataset, x: str, y: str) -> pd.DataFrame:
+    """Mean and sd over seeds of x and y for each (arch, method, level) that exists."""
+    df = tidy(metrics, [x, y])
+    stats = df.groupby(["arch", "method", "level"])[[x, y]].agg(["mean", "std"])
+    stats.columns = [f"{a}_{b}" for a, b in stats.columns]
+    return stats.reset_index().fillna({f"{x}_std": 0.0, f"{y}_std": 0.0})
+
+
+def loss_vs_tradeoff(
+    metrics: xr.Dataset,
+    *,
+    x: str,
+    threshold: float,
+    split: str = "val",
+    palette: str = "colorblind",
+) -> Figure:
+    """Blalock et al.'s trade-off curve: loss against compression ratio or theoretical speed-up.
+
+    One curve per method (mean over seeds, band = ± sd), one panel per architecture, the dense
+    baseline at x = 1 and the selection threshold drawn.
+    """
+    loss = f"{split}_loss"
+    stats = _mean_sd_by_level(metrics, x, loss)
+    archs = list(dict.fromkeys(stats["arch"]))
+    methods = list(dict.fromkeys(stats["method"]))
+    colours = dict(zip(methods, sns.color_palette(palette, len(methods)), strict=True))
+    with sns.axes_style("ticks"):
+        fig, axes = plt.subplots(
+            1, len(archs), figsize=(4.2 * len(archs), 3.6), squeeze=False, sharey=True
+        )
+    for ax, arch in zip(axes[0], archs, strict=True):
+        for method in methods:
+            part = stats[(stats["arch"] == arch) & (stats["method"] == method)]
+            part = part.sort_values("level")
+            mean, sd = part[f"{loss}_mean"], part[f"{loss}_std"]
+            ax.plot(part[f"{x}_mean"], mean, marker="o", ms=3, color=colours[method], label=method)
+            ax.fill_between(
+                part[f"{x}_mean"],
+                (mean - sd).clip(lower=mean.min() * 1e-3),
+                mean + sd,
+                color=colours[method],
+                alpha=0.2,
+                lw=0,
+            )
+        dense = stats[(stats["arch"] == arch) & (stats["level"] == 0)][f"{loss}_mean"]
+        if len(dense):
+            ax.axhline(dense.mean(), color="0.4", lw=1, ls=":", label="dense (mean)")
+        ax.axhline(threshold, color="crimson", lw=1, ls="--", label="threshold")
+        ax.set(xscale="log", yscale="log", title=f"arch = {arch}", xlabel=label(x))
+    axes[0][0].set_ylabel(label(loss))
+    axes[0][-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    sns.despine(fig=fig)
+    fig.tight_layout()
+    return fig
+
+
+def pqi_vs_level(metrics: xr.Dataset, *, palette: str = "colorblind") -> Figure:
+    """PQ Index of the retrained network at each level, mean ± sd over seeds, per method."""
+    df = tidy(metrics, ["pqi"])
+    with sns.axes_style("ticks"):
+        g = sns.relplot(
+            data=df,
+            x="level",
+            y="pqi",
+            hue="method",
+            col="arch",
+            kind="line",
+            errorbar="sd",
+            marker="o",
+            markersize=4,
+            palette=palette,
+            height=3.2,
+            aspect=1.2,
+        )
+    g.set_axis_labels("pruning level (0 = dense)", label("pqi"))
+    return g.figure
+
+
 FIGURES = {
     "loss_vs_sparsity": lambda m, s, o: loss_vs_sparsity(
         m, threshold=s.attrs["threshold"], split=s.attrs["metric"].split("_")[0], **o
     ),
+    "loss_vs_compression": lambda m, s, o: loss_vs_tradeoff(
+        m,
+        x="compression_ratio",
+        threshold=s.attrs["threshold"],
+        split=s.attrs["metric"].split("_")[0],
+        **o,
+    ),
+    "loss_vs_speedup": lambda m, s, o: loss_vs_tradeoff(
+        m, x="speedup", threshold=s.attrs["threshold"], split=s.attrs["metric"].split("_")[0], **o
+    ),
+    "pqi_vs_level": lambda m, s, o: pqi_vs_level(m, **o),
     "selected_sparsity": lambda m, s, o: selected_sparsity(s, **o),
     "layer_sparsity": lambda m, s, o: layer_sparsity(m, s, **o),
 }

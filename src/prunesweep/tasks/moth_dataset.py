@@ -47,7 +47,7 @@ def build_dataset(settings: Mapping, *, progress: Callable[[int, int], None] | N
             "n_failed": int(sim.n_failed),
             "seed": int(settings["seed"]),
             "horizon_s": float(settings["horizon"]),
-            "integrator": (moth.__doc__ or "").strip().splitlines()[0],
+            "integrator": moth.INTEGRATOR,
             **{f"param_{k}": v for k, v in dataclasses.asdict(params).items()},
         },
     )

@@ -1,0 +1,88 @@
+import copy
+
+import pytest
+import yaml
+
+from prunesweep import config as psconfig
+from tests.conftest import ROOT
+
+SCHEMA = ROOT / "config" / "schema.yaml"
+DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    "name", ["config/config.yaml", "config/paper.yaml", "tests/config/tiny.yaml"]
+)
+def test_shipped_configs_are_valid(name):
+    cfg = psconfig.load(ROOT / name, SCHEMA)
+    assert cfg["selection"]["threshold"] > 0
+    assert cfg["resources"]["default"]["threads"] >= 1  # schema defaults are filled in
+
+
+def test_paper_config_is_the_published_protocol():
+    cfg = psconfig.load(ROOT / "config/paper.yaml", SCHEMA)
+    assert cfg["tasks"]["moth"]["n_samples"] == 10_000_000
+    assert cfg["architectures"]["paper"]["hidden"] == [400, 400, 400, 16]
+    assert len(cfg["schedule"]) == 17 and cfg["schedule"][0] == 0.15
+    assert cfg["schedule"][-1] == 0.98 and cfg["selection"]["threshold"] == 1e-3
+
+
+def set_key(cfg, dotted, value):
+    *path, last = dotted.split(".")
+    node = cfg
+    for key in path:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return cfg
+
+
+DELETE = object()
+
+BAD = [
+    ("colour", "blue", "'colour' is not a known key"),
+    ("training.dense.batch_size", 0, "'training.dense.batch_size' has value 0"),
+    ("training.dense.learning_rate", -1.0, "'training.dense.learning_rate' has value -1.0"),
+    ("training.dense.bach_size", 64, "'training.dense.bach_size' is not a known key"),
+    ("training.retrain.patience", "two", "expected type integer"),
+    ("schedule", [0.5, 0.4], "strictly increasing"),
+    ("schedule", [0.5, 1.0], "expected sparsities in (0, 1)"),
+    ("schedule", [], "'schedule' has value []"),
+    ("selection.threshold", 0, "'selection.threshold' has value 0"),
+    ("selection.threshold", -1e-3, "'selection.threshold' has value -0.001"),
+    ("selection.split", "holdout", "one of ['train', 'val', 'test']"),
+    ("seeds", [], "'seeds' has value []"),
+    ("seeds", [1, 1], "distinct seeds"),
+    ("seeds", [1, -2], "'seeds.1' has value -2"),
+    ("architectures.narrow.task", "fly", "one of the tasks ['moth']"),
+    ("architectures.narrow.hidden", [], "'architectures.narrow.hidden' has value []"),
+    ("architectures.narrow.hidden", [32, 0], "'architectures.narrow.hidden.1' has value 0"),
+    ("architectures.narrow.activation", "gelu", "one of ['tanh', 'relu']"),
+    ("architectures.narrow.hidden", DELETE, "'hidden' is a required property"),
+    ("methods.magnitude.kind", "pruneall", "'methods.magnitude.kind' has value \"pruneall\""),
+    ("methods.magnitude.scope", "galaxy", "methods.magnitude"),
+    ("methods.nodal.schedule", [0.3, 0.2], "'methods.nodal.schedule'"),
+    ("methods", {}, "'methods' has value {}"),
+    ("tasks.moth.n_samples", 5, "'tasks.moth.n_samples' has value 5"),
+    ("tasks.moth.simulator", "fly", "'tasks.moth.simulator'"),
+    ("tasks.moth.fractions", {"train": 0.5, "val": 0.2, "test": 0.2}, "add up to 1"),
+    ("resources.prune.gpu", -1, "'resources.prune.gpu' has value -1"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_config_gives_one_line_naming_the_key(key, value, message):
+    cfg = set_key(copy.deepcopy(DEFAULT), key, value)
+    with pytest.raises(psconfig.ConfigError) as err:
+        psconfig.validate(cfg, SCHEMA)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_settings_hash_ignores_key_order_but_not_values():
+    a = {"x": 1, "y": [1, 2]}
+    assert psconfig.settings_hash(a) == psconfig.settings_hash({"y": [1, 2], "x": 1})
+    assert psconfig.settings_hash(a) != psconfig.settings_hash({"x": 2, "y": [1, 2]})

@@ -1,0 +1,127 @@
+"""The whole study on the tiny config: every output file's schema and values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from prunesweep import io
+from prunesweep.pruning import parse_method, prune_count
+from prunesweep.select import select_levels
+from tests.workflow.conftest import TINY, snakemake
+
+pytestmark = pytest.mark.workflow
+CFG = yaml.safe_load(TINY.read_text())
+ARCHS, SEEDS, METHODS = list(CFG["architectures"]), CFG["seeds"], list(CFG["methods"])
+
+
+def method(name):
+    return parse_method(name, CFG["methods"][name], default_schedule=CFG["schedule"])
+
+
+def chain(workdir, arch, seed, name):
+    run = workdir / f"results/runs/moth/{arch}/seed{seed}"
+    files = [run / "dense.nc"] + [
+        run / f"{name}/level{k:02d}.nc" for k in range(1, method(name).n_levels + 1)
+    ]
+    return [io.read_network(f) for f in files]
+
+
+def test_dataset_is_labelled_and_split(tiny_run):
+    with xr.open_dataset(tiny_run / "results/data/moth.nc") as ds:
+        assert ds.sizes["input"] == 10 and ds.sizes["output"] == 7
+        assert list(ds["output"].values)[:3] == ["Fx", "Fy", "tau"]
+        assert ds.attrs["n_failed"] == 0 and ds.sizes["sample"] == CFG["tasks"]["moth"]["n_samples"]
+        assert np.isfinite(ds["final_state"]).all()
+        counts = np.bincount(ds["split"].values, minlength=3)
+        assert counts.tolist() == [ds.attrs["n_train"], ds.attrs["n_val"], ds.attrs["n_test"]]
+        train = ds["split"].values == 0
+        np.testing.assert_allclose(ds["target_min"], ds["targets"].values[train].min(0))
+        for name in ds.data_vars:
+            assert ds[name].attrs["units"] and ds[name].attrs["long_name"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_masks_are_permanent_monotone_and_exact(tiny_run, name):
+    m = method(name)
+    for arch in ARCHS:
+        for seed in SEEDS:
+            nets = chain(tiny_run, arch, seed, name)
+            for k, (prev, cur) in enumerate(zip(nets[:-1], nets[1:], strict=True), start=1):
+                assert int(cur.attrs["level"]) == k
+                for lp, lc in zip(prev.layers, cur.layers, strict=True):
+                    assert not np.any(lc.kernel_mask & ~lp.kernel_mask), "a weight came back"
+                    assert np.all(lc.kernel[~lc.kernel_mask] == 0)
+                    assert np.all(lc.bias[~lc.bias_mask] == 0)
+                if m.kind in ("magnitude", "sap"):
+                    assert all(lay.bias_mask.all() for lay in cur.layers), "biases were pruned"
+                if m.kind == "magnitude":
+                    target = m.target_sparsity(k)
+                    for lay in cur.layers:
+                        n = lay.kernel.size
+                        assert n - lay.kernel_mask.sum() == prune_count(n, target)
+                if m.kind == "nodal":
+                    for lay in cur.layers[:-1]:
+                        dead = ~lay.kernel_mask.any(axis=0)
+                        assert dead.sum() == prune_count(lay.kernel.shape[1], m.target_sparsity(k))
+                        assert not lay.bias_mask[dead].any()
+
+
+def test_metrics_cover_every_level(tiny_run):
+    with xr.open_dataset(tiny_run / "results/summary/moth/metrics.nc") as ds:
+        assert ds["val_loss"].dims == ("arch", "method", "seed", "level")
+        assert ds["layer_sparsity"].dims == ("arch", "method", "seed", "level", "layer")
+        assert list(ds["method"].values) == METHODS and list(ds["seed"].values) == SEEDS
+        for name in METHODS:
+            n = method(name).n_levels
+            sub = ds.sel({"method": name})
+            assert np.isfinite(sub["val_loss"].sel(level=slice(0, n))).all()
+            assert np.isnan(sub["val_loss"].sel(level=slice(n + 1, None))).all()
+            assert (sub["sparsity"].sel(level=0) == 0).all()
+        dense = ds["val_loss"].sel(level=0)
+        assert (dense == dense.isel(method=0)).all(), "level 0 is the same dense net everywhere"
+        assert (ds["compression_ratio"].sel(level=0) == 1).all()
+        mag = ds.sel({"method": "magnitude"})
+        assert (mag["compression_ratio"].isel(level=-1) > 3).all()
+        assert (mag["speedup"].isel(level=-1) > 3).all()
+        assert ((ds["pqi"] >= 0) & (ds["pqi"] < 1)).sum() == np.isfinite(ds["pqi"]).sum()
+        # the per-layer sparsity of magnitude levels equals the target in every layer
+        target = CFG["schedule"][-1]
+        np.testing.assert_allclose(
+            mag["layer_sparsity"].isel(level=-1).values.max(), target, atol=0.06
+        )
+
+
+def test_selection_follows_the_rule(tiny_run):
+    metrics = xr.open_dataset(tiny_run / "results/summary/moth/metrics.nc").load()
+    with xr.open_dataset(tiny_run / "results/summary/moth/selection.nc") as sel:
+        assert sel.attrs["threshold"] == CFG["selection"]["threshold"]
+        expected = select_levels(metrics, threshold=sel.attrs["threshold"])
+        np.testing.assert_array_equal(sel["selected_level"], expected["selected_level"])
+        for idx in np.ndindex(sel["selected_level"].shape):
+            level = int(sel["selected_level"].values[idx])
+            if level >= 0:
+                loss = metrics["val_loss"].values[idx + (level,)]
+                assert loss <= sel.attrs["threshold"]
+            else:
+                assert sel["has_selection"].values[idx] == 0
+
+
+def test_figures_and_report(tiny_run):
+    figures = sorted(p.name for p in (tiny_run / "results/figures/moth").glob("*.png"))
+    assert len(figures) == 6
+    for fig in figures:
+        data = (tiny_run / "results/figures/moth" / fig).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert width > 300 and height > 200 and len(data) > 3000
+    snakemake(tiny_run, "--configfile", "tests/config/tiny.yaml", "--report", "report.html")
+    html = (tiny_run / "report.html").read_text()
+    assert "loss_vs_compression.png" in html and "prunesweep asks" in html
+
+
+def test_rerun_has_nothing_to_do(tiny_run):
+    out = snakemake(tiny_run, "-n", "--configfile", "tests/config/tiny.yaml")
+    assert "Nothing to be done" in out.stdout + out.stderr
