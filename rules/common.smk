@@ -13,11 +13,10 @@ except psconfig.ConfigError as err:
 
 # ----------------------------------------------------------------------------- paths
 DATASET = "results/data/{task}.nc"
-RUN = "results/runs/{task}/{arch}/seed{seed}"
-DENSE = RUN + "/dense.nc"
-DENSE_METRICS = RUN + "/dense_metrics.nc"
-LEVEL = RUN + "/{method}/level{level}.nc"
-LEVEL_METRICS = RUN + "/{method}/metrics/level{level}.nc"
+DENSE = "results/runs/{task}/{arch}/seed{seed}/dense.nc"
+DENSE_METRICS = "results/runs/{task}/{arch}/seed{seed}/dense_metrics.nc"
+LEVEL = "results/runs/{task}/{arch}/seed{seed}/{method}/level{level}.nc"
+LEVEL_METRICS = "results/runs/{task}/{arch}/seed{seed}/{method}/metrics/level{level}.nc"
 METRICS = "results/summary/{task}/metrics.nc"
 SELECTION = "results/summary/{task}/selection.nc"
 FIGURE = "results/figures/{task}/{figure}.png"
@@ -103,7 +102,9 @@ def get_level_settings(wildcards, level=None):
 
 
 def get_previous_hash(wildcards):
-    return psconfig.settings_hash(get_level_settings(wildcards, int(wildcards.level) - 1))
+    return psconfig.settings_hash(
+        get_level_settings(wildcards, int(wildcards.level) - 1)
+    )
 
 
 def get_run_attrs(wildcards):
@@ -129,7 +130,11 @@ def get_prune_input(wildcards):
         if level == 1
         else LEVEL.format(**run, method=wildcards.method, level=f"{level - 1:02d}")
     )
-    return {"previous": previous, "dense": DENSE.format(**run), "dataset": get_dataset(wildcards)}
+    return {
+        "previous": previous,
+        "dense": DENSE.format(**run),
+        "dataset": get_dataset(wildcards),
+    }
 
 
 def get_metrics_input(wildcards):

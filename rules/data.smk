@@ -5,13 +5,13 @@ rule simulate:
         f"{LOGS}/simulate/{{task}}.log",
     benchmark:
         f"{BENCHMARKS}/simulate/{{task}}.tsv"
-    params:
-        settings=get_task_settings,
+    conda:
+        "../envs/simulate.yaml"
     threads: get_threads("simulate")
     resources:
         mem_mb=get_resource("simulate", "mem_mb"),
         runtime=get_resource("simulate", "runtime"),
-    conda:
-        "../envs/simulate.yaml"
+    params:
+        settings=get_task_settings,
     script:
         "../scripts/simulate.py"

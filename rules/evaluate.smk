@@ -6,16 +6,16 @@ rule evaluate_dense:
         DENSE_METRICS,
     log:
         f"{LOGS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/dense.log",
-    params:
-        pqi=config["pqi"],
-    threads: get_threads("evaluate")
-    resources:
-        mem_mb=get_resource("evaluate", "mem_mb"),
-        runtime=get_resource("evaluate", "runtime"),
     group:
         "evaluate"
     conda:
         "../envs/analysis.yaml"
+    threads: get_threads("evaluate")
+    resources:
+        mem_mb=get_resource("evaluate", "mem_mb"),
+        runtime=get_resource("evaluate", "runtime"),
+    params:
+        pqi=config["pqi"],
     script:
         "../scripts/evaluate.py"
 
@@ -29,15 +29,15 @@ rule evaluate:
         LEVEL_METRICS,
     log:
         f"{LOGS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.log",
-    params:
-        pqi=config["pqi"],
-    threads: get_threads("evaluate")
-    resources:
-        mem_mb=get_resource("evaluate", "mem_mb"),
-        runtime=get_resource("evaluate", "runtime"),
     group:
         "evaluate"
     conda:
         "../envs/analysis.yaml"
+    threads: get_threads("evaluate")
+    resources:
+        mem_mb=get_resource("evaluate", "mem_mb"),
+        runtime=get_resource("evaluate", "runtime"),
+    params:
+        pqi=config["pqi"],
     script:
         "../scripts/evaluate.py"

@@ -18,14 +18,14 @@ for figure, (category, title) in FIGURES.items():
             ),
         log:
             f"{LOGS}/plot/{{task}}/{figure}.log",
-        params:
-            figure=figure,
-            style=config["plots"],
+        conda:
+            "../envs/analysis.yaml"
         threads: get_threads("plot")
         resources:
             mem_mb=get_resource("plot", "mem_mb"),
             runtime=get_resource("plot", "runtime"),
-        conda:
-            "../envs/analysis.yaml"
+        params:
+            figure=figure,
+            style=config["plots"],
         script:
             "../scripts/plot.py"

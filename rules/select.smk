@@ -5,16 +5,16 @@ rule aggregate:
         METRICS,
     log:
         f"{LOGS}/aggregate/{{task}}.log",
-    params:
-        methods=list(config["methods"]),
-        archs=get_archs,
-        seeds=config["seeds"],
+    conda:
+        "../envs/analysis.yaml"
     threads: get_threads("aggregate")
     resources:
         mem_mb=get_resource("aggregate", "mem_mb"),
         runtime=get_resource("aggregate", "runtime"),
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        methods=list(config["methods"]),
+        archs=get_archs,
+        seeds=config["seeds"],
     script:
         "../scripts/aggregate.py"
 
@@ -26,14 +26,14 @@ rule select:
         SELECTION,
     log:
         f"{LOGS}/select/{{task}}.log",
-    params:
-        threshold=config["selection"]["threshold"],
-        split=config["selection"]["split"],
+    conda:
+        "../envs/analysis.yaml"
     threads: get_threads("select")
     resources:
         mem_mb=get_resource("select", "mem_mb"),
         runtime=get_resource("select", "runtime"),
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        threshold=config["selection"]["threshold"],
+        split=config["selection"]["split"],
     script:
         "../scripts/select.py"

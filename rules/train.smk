@@ -7,15 +7,15 @@ rule train_dense:
         f"{LOGS}/train_dense/{{task}}/{{arch}}/seed{{seed}}.log",
     benchmark:
         f"{BENCHMARKS}/train_dense/{{task}}/{{arch}}/seed{{seed}}.tsv"
-    params:
-        settings=get_dense_settings,
-        attrs=get_run_attrs,
+    conda:
+        "../envs/tensorflow.yaml"
     threads: get_threads("train_dense")
     resources:
         mem_mb=get_resource("train_dense", "mem_mb"),
         runtime=get_resource("train_dense", "runtime"),
         gpu=get_resource("train_dense", "gpu"),
-    conda:
-        "../envs/tensorflow.yaml"
+    params:
+        settings=get_dense_settings,
+        attrs=get_run_attrs,
     script:
         "../scripts/train_dense.py"

@@ -6,4 +6,5 @@ joblog.capture(snakemake.log[0])  # noqa: F821
 
 from prunesweep import stages  # noqa: E402
 
-stages.simulate(snakemake.wildcards.task, snakemake.params.settings, snakemake.output[0])  # noqa: F821
+sm = snakemake  # noqa: F821
+stages.simulate(sm.wildcards.task, sm.params.settings, sm.output[0], threads=sm.threads)

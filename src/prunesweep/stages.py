@@ -18,14 +18,14 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def simulate(task: str, settings: Mapping, output: str) -> None:
+def simulate(task: str, settings: Mapping, output: str, *, threads: int = 1) -> None:
     from prunesweep.data import build_dataset
 
     def progress(done: int, total: int) -> None:
         log(f"simulated {done:,}/{total:,} samples")
 
     start = time.perf_counter()
-    ds = build_dataset(task, settings, progress=progress)
+    ds = build_dataset(task, settings, progress=progress, workers=threads)
     ds.attrs.update(provenance(dict(settings)))
     io.write_netcdf(ds, output, step=f"simulate {task}")
     log(

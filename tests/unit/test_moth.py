@@ -287,3 +287,10 @@ def test_simulate_is_deterministic_and_loses_no_samples():
     np.testing.assert_array_equal(a.controls, controls)
     inputs, targets = moth.network_io(a.state0, a.controls, a.final)
     assert np.all(np.isfinite(inputs)) and np.all(np.isfinite(targets))
+
+
+def test_parallel_chunks_are_bit_identical():
+    serial = moth.simulate(300, 11, chunk_size=100, workers=1)
+    parallel = moth.simulate(300, 11, chunk_size=100, workers=2)
+    np.testing.assert_array_equal(serial.final, parallel.final)
+    np.testing.assert_array_equal(serial.n_steps, parallel.n_steps)

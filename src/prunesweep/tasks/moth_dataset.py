@@ -11,14 +11,16 @@ from prunesweep.data import assemble
 from prunesweep.tasks import moth
 
 
-def build_dataset(settings: Mapping, *, progress: Callable[[int, int], None] | None = None):
+def build_dataset(
+    settings: Mapping, *, progress: Callable[[int, int], None] | None = None, workers: int = 1
+):
     params = moth.MothParameters()
     sim = moth.simulate(
         int(settings["n_samples"]),
         int(settings["seed"]),
         horizon=float(settings["horizon"]),
         params=params,
-        chunk_size=int(settings.get("chunk_size", 100_000)),
+        chunk_size=int(settings.get("chunk_size", 20_000)),
         progress=progress,
     )
     inputs, targets = moth.network_io(sim.state0, sim.controls, sim.final)
