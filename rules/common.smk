@@ -19,6 +19,7 @@ LEVEL = "results/runs/{task}/{arch}/seed{seed}/{method}/level{level}.nc"
 LEVEL_METRICS = "results/runs/{task}/{arch}/seed{seed}/{method}/metrics/level{level}.nc"
 METRICS = "results/summary/{task}/metrics.nc"
 SELECTION = "results/summary/{task}/selection.nc"
+MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.nc"
 FIGURE = "results/figures/{task}/{figure}.png"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
@@ -150,6 +151,17 @@ def get_metrics_input(wildcards):
     return {"dense": dense, "levels": levels}
 
 
+def get_export_input(wildcards):
+    """The selection and the whole chain (dense first): which level is chosen is known only then."""
+    run = dict(task=wildcards.task, arch=wildcards.arch, seed=wildcards.seed)
+    chain = [DENSE.format(**run)]
+    chain += [
+        LEVEL.format(**run, method=wildcards.method, level=k)
+        for k in levels_of(wildcards.method)
+    ]
+    return {"selection": SELECTION.format(task=wildcards.task), "levels": chain}
+
+
 def get_final_output():
     outputs = []
     for task in config["tasks"]:
@@ -157,6 +169,12 @@ def get_final_output():
             continue
         outputs += [METRICS.format(task=task), SELECTION.format(task=task)]
         outputs += [FIGURE.format(task=task, figure=f) for f in FIGURES]
+        outputs += [
+            MODEL.format(task=task, arch=a, seed=s, method=m)
+            for a in archs_of(task)
+            for s in config["seeds"]
+            for m in config["methods"]
+        ]
     return outputs
 
 

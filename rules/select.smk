@@ -37,3 +37,20 @@ rule select:
         split=config["selection"]["split"],
     script:
         "../scripts/select.py"
+
+
+rule export:
+    input:
+        unpack(get_export_input),
+    output:
+        MODEL,
+    log:
+        f"{LOGS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.log",
+    conda:
+        "../envs/analysis.yaml"
+    threads: get_threads("export")
+    resources:
+        mem_mb=get_resource("export", "mem_mb"),
+        runtime=get_resource("export", "runtime"),
+    script:
+        "../scripts/export.py"

@@ -125,3 +125,31 @@ def test_figures_and_report(tiny_run):
 def test_rerun_has_nothing_to_do(tiny_run):
     out = snakemake(tiny_run, "-n", "--configfile", "tests/config/tiny.yaml")
     assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_exported_models_match_the_selected_level(tiny_run):
+    from prunesweep.export import load_exported
+
+    sel = xr.open_dataset(tiny_run / "results/summary/moth/selection.nc").load()
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, size=(256, 10)).astype(np.float32)
+    n_selected = 0
+    for arch in ARCHS:
+        for seed in SEEDS:
+            for name in METHODS:
+                path = tiny_run / f"results/models/moth/{arch}/seed{seed}/{name}.nc"
+                level = int(sel["selected_level"].sel({"arch": arch, "method": name, "seed": seed}))
+                if level < 0:
+                    with xr.open_dataset(path) as ds:
+                        assert (
+                            ds.attrs["selected_level"] == -1
+                            and "nothing to export" in ds.attrs["note"]
+                        )
+                    continue
+                n_selected += 1
+                model = load_exported(path)
+                net = chain(tiny_run, arch, seed, name)[level]
+                np.testing.assert_allclose(model.predict(x), net.forward(x), rtol=1e-5, atol=1e-6)
+                assert model.nbytes <= sum(
+                    lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers
+                )
+    assert n_selected > 0, "the tiny config's threshold should select some levels"
