@@ -11,9 +11,24 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import xarray as xr
 
-from prunesweep.io import open_netcdf
+from prunesweep.io import SchemaError, open_netcdf
 
 SCALARS_INT = ("remaining_params", "total_params", "flops_dense", "flops", "epochs")
+
+
+def _read(path, attrs, variables):
+    """A metrics file, checked: the run attributes and the same variables as the others."""
+    ds = open_netcdf(path, kind="metrics", required=("val_loss", "sparsity", "diverged"))
+    missing = [a for a in attrs if a not in ds.attrs]
+    if missing:
+        raise SchemaError(f"metrics file {path} lacks attribute(s) {missing}")
+    found = set(ds.data_vars)
+    if variables is not None and found != variables:
+        raise SchemaError(
+            f"metrics file {path} has variables {sorted(found)}, the others "
+            f"{sorted(variables)} (a file from another prunesweep version?)"
+        )
+    return ds, found
 
 
 def aggregate(
@@ -25,12 +40,13 @@ def aggregate(
     seeds: Sequence[int],
 ) -> xr.Dataset:
     records: dict[tuple, xr.Dataset] = {}
+    variables = None
     for path in dense_files:
-        ds = open_netcdf(path, kind="metrics", required=("val_loss", "sparsity"))
+        ds, variables = _read(path, ("arch", "seed"), variables)
         for method in methods:
             records[(ds.attrs["arch"], method, int(ds.attrs["seed"]), 0)] = ds
     for path in level_files:
-        ds = open_netcdf(path, kind="metrics", required=("val_loss", "sparsity"))
+        ds, variables = _read(path, ("arch", "method", "seed", "level"), variables)
         key = (ds.attrs["arch"], ds.attrs["method"], int(ds.attrs["seed"]), int(ds.attrs["level"]))
         records[key] = ds
     if not records:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,14 +39,34 @@ def _expected(error: jsonschema.ValidationError) -> str:
         ("exclusiveMinimum", ">"),
         ("maximum", "<="),
         ("exclusiveMaximum", "<"),
-        ("minItems", "at least items:"),
     ):
         if bound in schema:
             parts.append(f"{word} {schema[bound]}")
+    if "minItems" in schema:
+        parts.append(f"at least {schema['minItems']} item(s)")
+    if "minProperties" in schema:
+        parts.append(f"at least {schema['minProperties']} entry(ies)")
+    if "pattern" in schema:
+        parts.append(f"a name matching {schema['pattern']} (letters and digits, a letter first)")
     text = ", ".join(parts)
     if schema.get("description"):
         text = f"{text} ({schema['description']})" if text else schema["description"]
+    if _looks_like_number(error.instance) and "number" in str(schema.get("type", "")):
+        text += (
+            "; YAML read this value as text: write exponents with a sign and a dot, "
+            "e.g. 1.0e+6 or 1.0e-3"
+        )
     return text
+
+
+def _looks_like_number(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _fill_defaults(instance, schema) -> None:
@@ -76,17 +97,38 @@ def check_schema(config: dict, schema: Mapping) -> None:
             f"config key {_key([*err.path, extra[0]])!r} is not a known key; "
             f"expected one of {allowed}"
         )
+    if "propertyNames" in err.schema_path:
+        raise ConfigError(
+            f"config key {_key([*err.path, err.instance])!r} has a name that cannot be used in "
+            f"paths and wildcards, expected {_expected(err)}"
+        )
     if err.validator == "required":
-        raise ConfigError(f"config at {_key(err.path)!r}: {err.message}")
+        missing = [k for k in err.validator_value if k not in err.instance]
+        raise ConfigError(
+            f"config key {_key([*err.path, missing[0]])!r} is missing ({err.message})"
+        )
     raise ConfigError(
         f"config key {_key(err.path)!r} has value {json.dumps(err.instance)}, "
         f"expected {_expected(err) or err.message}"
     )
 
 
+def _check_finite(node, path=()) -> None:
+    """YAML's .nan and .inf pass every bound of the schema (NaN compares False): refuse them."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"config key {_key(path)!r} has value {node}, expected a finite number")
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            _check_finite(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_finite(value, (*path, i))
+
+
 def check_semantics(config: dict) -> None:
     from prunesweep.pruning import parse_method
 
+    _check_finite(config)
     schedule = config["schedule"]
     _check_schedule("schedule", schedule)
     for name, arch in config["architectures"].items():
@@ -115,6 +157,17 @@ def check_semantics(config: dict) -> None:
 
 
 def _check_schedule(key: str, schedule) -> None:
+    if not isinstance(schedule, list) or not schedule:
+        raise ConfigError(
+            f"config key {key!r} has value {json.dumps(schedule, default=str)}, expected a "
+            "non-empty list of sparsities in (0, 1)"
+        )
+    for i, s in enumerate(schedule):
+        if isinstance(s, bool) or not isinstance(s, int | float):
+            raise ConfigError(
+                f"config key '{key}.{i}' has value {json.dumps(s, default=str)}, "
+                "expected a number in (0, 1)"
+            )
     bad = [s for s in schedule if not 0 < s < 1]
     if bad:
         raise ConfigError(f"config key {key!r} has value(s) {bad}, expected sparsities in (0, 1)")

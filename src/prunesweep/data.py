@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from prunesweep.io import SchemaError, open_netcdf
+from prunesweep.io import SchemaError, check_expected, open_netcdf
 
 SPLITS = ("train", "val", "test")
 DATASET_VARIABLES = (
@@ -42,13 +42,17 @@ def split_codes(n: int, fractions: Mapping[str, float], seed: int) -> np.ndarray
 
 
 def build_dataset(
-    task: str, settings: Mapping, *, progress: Callable[[int, int], None] | None = None
+    task: str,
+    settings: Mapping,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> xr.Dataset:
     """Simulate `task` with its config settings and return the labelled dataset."""
     from prunesweep.tasks import get_task
 
     module = get_task(task)
-    return module.build_dataset(settings, progress=progress)
+    return module.build_dataset(settings, progress=progress, workers=workers)
 
 
 def assemble(
@@ -126,11 +130,34 @@ def _scale(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return ((v - lo) / span - 0.5).astype(np.float32)
 
 
-def load_splits(path) -> Splits:
-    """Read a dataset file and return the scaled splits; errors name the file."""
+def load_splits(path, *, expect: Mapping | None = None) -> Splits:
+    """Read a dataset file and return the scaled splits; errors name the file.
+
+    `expect` maps attributes to the values this job requires (the task's `config_hash`).
+    """
     ds = open_netcdf(path, kind="dataset", required=DATASET_VARIABLES)
+    check_expected(ds, path, kind="dataset", expect=expect)
+    for name, dims in (("inputs", ("sample", "input")), ("targets", ("sample", "output"))):
+        if ds[name].dims != dims:
+            raise SchemaError(
+                f"dataset file {path}: variable {name!r} has dimensions {ds[name].dims}, "
+                f"expected {dims}"
+            )
+        if not np.isfinite(ds[name].values).all():
+            raise SchemaError(f"dataset file {path}: variable {name!r} holds non-finite values")
     codes = ds["split"].values
-    found = {SPLITS[c] for c in np.unique(codes) if 0 <= c < 3}
+    if ds["split"].dims != ("sample",):
+        raise SchemaError(
+            f"dataset file {path}: variable 'split' has dimensions {ds['split'].dims}, "
+            "expected ('sample',)"
+        )
+    unknown = np.setdiff1d(np.unique(codes), np.arange(len(SPLITS)))
+    if unknown.size:
+        raise SchemaError(
+            f"dataset file {path}: variable 'split' holds codes {unknown.tolist()}, "
+            "expected 0 (train), 1 (val) or 2 (test)"
+        )
+    found = {SPLITS[c] for c in np.unique(codes)}
     empty = [s for s in SPLITS if s not in found]
     if empty:
         raise SchemaError(f"dataset file {path}: split(s) {empty} have no samples")

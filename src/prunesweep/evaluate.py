@@ -87,10 +87,22 @@ def evaluate_level(
 ) -> xr.Dataset:
     """All metrics of one level as a small Dataset with a `layer` dimension."""
     metrics = structure_metrics(net, **dict(pqi or {}))
-    losses = {f"{s}_loss": mse(net, *splits.split(s)) for s in SPLITS}
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged level may overflow
+        losses = {f"{s}_loss": mse(net, *splits.split(s)) for s in SPLITS}
+    # diverged: training said so (a non-finite epoch), a loss is not finite, or the validation
+    # loss exploded past DIVERGENCE_FACTOR x the dense network's
+    diverged = bool(int(net.attrs.get("diverged", 0)))
+    if not all(math.isfinite(v) for v in losses.values()):
+        diverged = True
+    if dense_val_loss is not None and losses["val_loss"] > DIVERGENCE_FACTOR * dense_val_loss:
+        diverged = True
     recorded = net.attrs.get("final_val_loss")
+    # The file must hold what was trained. Not checked for a diverged level: with huge weights
+    # float32 (training) and float64 (here) may disagree by more than rtol, and a diverged level is
+    # recorded, never selected, so the sweep goes on.
     if (
-        recorded is not None
+        not diverged
+        and recorded is not None
         and math.isfinite(float(recorded))
         and math.isfinite(losses["val_loss"])
     ):
@@ -101,11 +113,6 @@ def evaluate_level(
                 f"the one training recorded ({float(recorded):.6e}) by {rel:.1e}: the file does "
                 "not hold what was trained"
             )
-    diverged = bool(int(net.attrs.get("diverged", 0)))
-    if not all(math.isfinite(v) for v in losses.values()):
-        diverged = True
-    if dense_val_loss is not None and losses["val_loss"] > DIVERGENCE_FACTOR * dense_val_loss:
-        diverged = True
     n_layers = len(net.layers)
     data = {
         name: ((), value)

@@ -3,6 +3,9 @@
 Every file a stage writes goes through `write_netcdf`: it checks that each variable carries `units`
 and `long_name`, writes to a temporary name beside the target and renames, so a file that exists is
 complete. Readers check the schema and name the file in every error.
+
+Result files hold no run-time-varying facts (no wall-clock timestamps, no timings): the same config
+gives the same bytes on the CPU. Timings are in Snakemake's benchmark files and the job logs.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -135,8 +137,12 @@ def clean_attrs(attrs: Mapping) -> dict:
 
 
 def history_line(step: str) -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"[{now}] {step} - prunesweep {__version__}"
+    """The step that wrote a file, for its CF `history` attribute.
+
+    No timestamp, on purpose: a timestamp would make two runs of the same config differ in bytes.
+    When a job ran is in its log and in Snakemake's metadata (`snakemake --summary`).
+    """
+    return f"{step} - prunesweep {__version__}"
 
 
 def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, step: str = "") -> Path:
@@ -162,14 +168,49 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, step: str = "") -> 
     )
 
 
+def _temp_pattern(path: Path) -> str:
+    return f".{path.name}.*.tmp"
+
+
+def stale_temp_files(path: str | os.PathLike) -> list[Path]:
+    """Temporary files of `path` left behind by a writer that was killed (SIGKILL, power loss)."""
+    path = Path(path)
+    return sorted(path.parent.glob(_temp_pattern(path))) if path.parent.is_dir() else []
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask is not atomic)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_save(write, path: str | os.PathLike) -> Path:
-    """Call `write(tmp_path)` and rename the result to `path`, so `path` is whole or absent."""
+    """Call `write(tmp_path)` and rename the result to `path`, so `path` is whole or absent.
+
+    The temporary file lies beside `path` (same file system, so the rename is atomic) and is synced
+    to disk before the rename. A writer killed with SIGKILL cannot clean up after itself; the next
+    write of the same `path` (Snakemake reruns the job) removes what it left. Should a job of a
+    killed Snakemake still be writing, its rename then fails and it leaves nothing.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in stale_temp_files(path):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        # mkstemp creates the file rw------- ; give the result the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -188,7 +229,10 @@ def open_netcdf(
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
     except Exception as err:  # truncated or not NetCDF at all
-        raise SchemaError(f"{kind} file {path} cannot be read as NetCDF ({err})") from err
+        raise SchemaError(
+            f"{kind} file {path} cannot be read as NetCDF, truncated or not NetCDF ({err}); "
+            f"remake it with `snakemake --forcerun {path}` and your usual options"
+        ) from err
     missing = [name for name in required if name not in ds.variables]
     if missing:
         raise SchemaError(f"{kind} file {path} lacks required variable(s) {missing}")
@@ -301,23 +345,39 @@ def write_network(net: Network, path, *, extra=None, step: str = "") -> Path:
     return write_netcdf(network_to_dataset(net, extra=extra), path, step=step)
 
 
-def read_network(path, *, expect: Mapping | None = None) -> Network:
-    """Read a level file; `expect` maps attribute names to the values this job requires."""
-    ds = open_netcdf(path, kind="network")
-    net = dataset_to_network(ds, where=f"network file {path}")
+def check_expected(ds: xr.Dataset, path, *, kind: str, expect: Mapping | None) -> None:
+    """Refuse a file whose attributes differ from what this job requires (e.g. `config_hash`)."""
     for key, value in (expect or {}).items():
         found = ds.attrs.get(key)
         if str(found) != str(value):
             raise SchemaError(
-                f"network file {path}: attribute {key}={found!r}, but this job expects {value!r} "
-                "(a file from another config or run?)"
+                f"{kind} file {path}: attribute {key}={found!r}, but this job expects {value!r} "
+                f"(a file from another config or run? Remake it with `snakemake --forcerun {path}` "
+                "and your usual options)"
             )
+
+
+def read_network(path, *, expect: Mapping | None = None) -> Network:
+    """Read a level file; `expect` maps attribute names to the values this job requires."""
+    ds = open_netcdf(path, kind="network")
+    net = dataset_to_network(ds, where=f"network file {path}")
+    check_expected(ds, path, kind="network", expect=expect)
     return net
 
 
-def read_rewind_layers(path, suffix: str) -> list[Layer]:
+def read_rewind_layers(path, suffix: str, *, expect: Mapping | None = None) -> list[Layer]:
     ds = open_netcdf(path, kind="dense network")
+    check_expected(ds, path, kind="dense network", expect=expect)
+    if "n_layers" not in ds.attrs:
+        raise SchemaError(
+            f"dense network file {path}: attribute 'n_layers' missing; "
+            "not a prunesweep network file"
+        )
     n_layers = int(ds.attrs["n_layers"])
-    if f"kernel_1_{suffix}" not in ds:
+    needed = [f"{v}_{i}_{suffix}" for i in range(1, n_layers + 1) for v in ("kernel", "bias")]
+    if any(name not in ds.variables for name in needed):
         raise SchemaError(f"dense network file {path} has no '{suffix}' weights to rewind to")
-    return _layers_from(ds, n_layers, f"_{suffix}")
+    try:
+        return _layers_from(ds, n_layers, f"_{suffix}")
+    except ValueError as err:
+        raise SchemaError(f"dense network file {path}: {err}") from err

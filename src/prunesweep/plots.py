@@ -31,11 +31,39 @@ def tidy(metrics: xr.Dataset, names) -> pd.DataFrame:
     return df.dropna(subset=[n for n in names if n != "diverged"])
 
 
+def diverged_levels(metrics: xr.Dataset, loss: str) -> pd.DataFrame:
+    """Rows (arch, method, seed, level, sparsity, loss) of the levels flagged diverged."""
+    columns = ["arch", "method", "seed", "level", "sparsity", loss]
+    if "diverged" not in metrics:
+        return pd.DataFrame(columns=columns)
+    df = metrics[["diverged", "sparsity", loss]].to_dataframe().reset_index()
+    return df.loc[df["diverged"] > 0, columns].reset_index(drop=True)
+
+
+def diverged_note(diverged: pd.DataFrame) -> str:
+    """One line per (arch, method): which seeds and levels diverged."""
+    if diverged.empty:
+        return ""
+    lines = []
+    for (arch, method), part in diverged.groupby(["arch", "method"], sort=False):
+        runs = "; ".join(
+            f"seed {seed} level {', '.join(str(int(k)) for k in sorted(rows['level']))}"
+            for seed, rows in part.groupby("seed")
+        )
+        lines.append(f"{arch}/{method}: {runs}")
+    return "diverged (loss not finite or > 1000 x dense; never selected):\n" + "\n".join(lines)
+
+
 def loss_vs_sparsity(
     metrics: xr.Dataset, *, threshold: float, split: str = "val", palette: str = "colorblind"
 ) -> Figure:
-    """One panel per (arch, method); one line per seed; threshold and dense baseline drawn."""
+    """One panel per (arch, method); one line per seed; threshold and dense baseline drawn.
+
+    Diverged levels are marked with a red x where their loss is finite, and all of them (also
+    those whose loss is not, which no axis can show) are listed under the panels.
+    """
     loss = f"{split}_loss"
+    diverged = diverged_levels(metrics, loss)
     df = tidy(metrics, [loss, "sparsity"])
     df["seed"] = df["seed"].astype(str)
     with sns.axes_style("ticks"):
@@ -60,8 +88,23 @@ def loss_vs_sparsity(
         ax.axhline(threshold, color="crimson", lw=1, ls="--", label="threshold")
         if arch in dense.index:
             ax.axhline(dense[arch], color="0.4", lw=1, ls=":", label="dense (mean)")
+        here = diverged[(diverged["arch"] == arch) & (diverged["method"] == _method)]
+        here = here[np.isfinite(here[loss]) & np.isfinite(here["sparsity"])]
+        if len(here):
+            ax.scatter(
+                here["sparsity"],
+                here[loss],
+                marker="x",
+                s=60,
+                color="crimson",
+                zorder=5,
+                label="diverged",
+            )
     g.set_axis_labels(label("sparsity"), label(loss))
     g.figure.suptitle(f"{split} loss after retraining at each sparsity level", y=1.02)
+    note = diverged_note(diverged)
+    if note:
+        g.figure.text(0.01, 0.0, note, ha="left", va="top", fontsize=8, color="crimson")
     return g.figure
 
 

@@ -104,12 +104,21 @@ class Trainer:
         log: Callable[[str], None] = print,
         snapshot_epoch: int | None = None,
     ) -> FitResult:
-        """Train until validation loss stops improving; returns the history per epoch."""
+        """Train until validation loss stops improving; returns the history per epoch.
+
+        Divergence: an epoch whose train or validation loss is not finite stops training and flags
+        the result `diverged` (also when an earlier epoch was fine). The weights are then set back
+        to finite ones - the best epoch's if `restore_best`, else those at the end of the last
+        finite epoch (the starting weights if it was the first) - so the file that is written is
+        usable: evaluation can compute its losses and the next level can prune it. A NaN gradient
+        would otherwise also turn pruned weights into NaN (NaN * 0 is NaN) and break the masks.
+        """
         s = self.settings
         rng = np.random.default_rng([int(seed), int(stream)])
         history = {"loss": [], "val_loss": []}
         best, best_epoch, best_weights, wait = math.inf, 0, None, 0
         snapshot, diverged, start = None, False, time.perf_counter()
+        last_finite = [v.numpy() for v in self.variables]
         for epoch in range(1, s.max_epochs + 1):
             tick = time.perf_counter()
             perm = tf.constant(rng.permutation(self.n).astype(np.int32))
@@ -122,12 +131,13 @@ class Trainer:
                 f"epoch {epoch:3d}  loss {train_loss:.4e}  val_loss {val_loss:.4e}  "
                 f"({rate:,.0f} samples/s)"
             )
-            if snapshot_epoch is not None and epoch == snapshot_epoch:
-                snapshot = network_from_model(self.model, activation="linear").layers
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 diverged = True
-                log(f"epoch {epoch}: loss is not finite; stopping")
+                log(f"epoch {epoch}: loss is not finite; stopping, the level is flagged diverged")
                 break
+            last_finite = [v.numpy() for v in self.variables]
+            if snapshot_epoch is not None and epoch == snapshot_epoch:
+                snapshot = network_from_model(self.model, activation="linear").layers
             if val_loss < best - s.min_delta:
                 best, best_epoch, wait = val_loss, epoch, 0
                 best_weights = [v.numpy() for v in self.variables]
@@ -136,11 +146,13 @@ class Trainer:
                 if wait >= s.patience:
                     log(f"early stop after epoch {epoch} (best epoch {best_epoch})")
                     break
-        if s.restore_best and best_weights is not None:
-            for var, value in zip(self.variables, best_weights, strict=True):
+        restore = best_weights if s.restore_best and best_weights is not None else None
+        if diverged and restore is None:
+            restore = last_finite
+        if restore is not None:
+            for var, value in zip(self.variables, restore, strict=True):
                 var.assign(value)
         final = self.loss(splits.x_val, splits.y_val)
-        diverged = diverged and not math.isfinite(final)
         return FitResult(
             history=history,
             best_epoch=best_epoch,
