@@ -56,7 +56,12 @@ def levels_of(method):
 def get_resource(rule_name, key):
     per_rule = config["resources"].get(rule_name) or {}
     default = config["resources"]["default"]
-    return per_rule.get(key, default.get(key))
+    value = per_rule.get(key, default.get(key))
+    if (
+        key == "mem_mb"
+    ):  # each retry (the profile's `retries`) asks for attempt x the config's
+        return lambda wildcards, attempt: value * attempt
+    return value
 
 
 def get_threads(rule_name):

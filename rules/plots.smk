@@ -18,6 +18,7 @@ for figure, (category, title) in FIGURES.items():
             ),
         log:
             f"{LOGS}/plot/{{task}}/{figure}.log",
+        localrule: True
         conda:
             "../envs/analysis.yaml"
         threads: get_threads("plot")

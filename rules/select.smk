@@ -26,6 +26,7 @@ rule select:
         SELECTION,
     log:
         f"{LOGS}/select/{{task}}.log",
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     threads: get_threads("select")

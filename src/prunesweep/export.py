@@ -25,6 +25,9 @@ Three steps:
    per reference batch: `predict` uses the format of the reference batch nearest (in log scale)
    to the batch it is given. A layer whose choices differ holds both representations (the dense
    one is rebuilt from CSR on load, so the file stays small). Pass `formats=` to force a choice.
+   The timings hold for the BLAS threading of the exporting process: on a shared machine run
+   NumPy inference with OPENBLAS_NUM_THREADS=1 (a 2-thread OpenBLAS call waits for its second
+   thread to be scheduled and can take 10-100x longer), and export under the same setting.
 
 3. **Store** (`save_exported`). Per layer either a dense `kernel_i(in, out)` or the CSR arrays
    `data_i(nnz_i)`, `indices_i(nnz_i)`, `indptr_i(ptr_i)` - whichever takes fewer bytes - plus
@@ -33,7 +36,11 @@ Three steps:
    layer's input dimension. Dimensions are `input`, `hidden1`, ..., `output` as in the level
    files; their coordinates are the original unit indices (names for inputs and outputs, with
    `input_index` and `output_index` holding the original positions), so every kept weight maps
-   back to the network it came from. Variables over 16 KB are zlib-compressed.
+   back to the network it came from. Variables over 16 KB are zlib-compressed. The file records
+   the formats and whether they were measured or forced (`format_choice`), not the timings
+   (result files hold no timings, see prunesweep.io); `ExportedModel.timings` has them in
+   memory. Measured formats can differ between machines and runs, and so can the file's bytes;
+   `export(net, formats=...)` gives byte-identical files.
 
 No TensorFlow is imported here.
 """
@@ -41,9 +48,11 @@ No TensorFlow is imported here.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,6 +71,8 @@ except ImportError:  # pragma: no cover - private module moved: fall back to the
 
 FORMATS = ("dense", "shrunk", "csr")
 DEFAULT_REFERENCE_BATCHES = (1, 64, 4096)
+#: `predict` keeps its activation buffers between calls for batches up to this size
+CACHE_BATCH = 1024
 FILE_KIND = "prunesweep exported model"
 FILE_VERSION = 1
 
@@ -178,13 +189,15 @@ class ExportedLayer:
 
     `formats[k]` is the format used for batches nearest reference batch k of the model. The
     layer holds the representations its formats need (built from the other one if missing).
+    The dense one is stored with the bias as an extra column, [W^T | b], so that one matrix
+    product on activations carrying a row of ones computes x @ W + b (no separate bias pass).
     """
 
     bias: np.ndarray  # (n_out,) float32
     shape: tuple[int, int]  # (n_in, n_out) after shrinking
     original_shape: tuple[int, int]
     formats: tuple[str, ...]
-    dense_t: np.ndarray | None = None  # (n_out, n_in) float32, C order
+    dense_t: np.ndarray | None = None  # (n_out, n_in) float32: a view into [W^T | b]
     csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # indptr, indices (int32), data
 
     def __post_init__(self) -> None:
@@ -199,13 +212,9 @@ class ExportedLayer:
                 f"bias must have shape ({self.shape[1]},). Received: {self.bias.shape}"
             )
         self._bias_col = self.bias[:, None]
+        self._augmented = None
         if self.dense_t is not None:
-            self.dense_t = np.ascontiguousarray(self.dense_t, dtype=np.float32)
-            if self.dense_t.shape != (self.shape[1], self.shape[0]):
-                raise ValueError(
-                    f"dense_t must have shape {(self.shape[1], self.shape[0])}. "
-                    f"Received: {self.dense_t.shape}"
-                )
+            self._set_dense(self.dense_t)
         if self.csr is not None:
             indptr, indices, data = self.csr
             self.csr = (
@@ -216,6 +225,18 @@ class ExportedLayer:
             if self.csr[0].shape != (self.shape[1] + 1,) or self.csr[0][-1] != data.size:
                 raise ValueError("CSR indptr must have n_out + 1 entries ending at nnz")
         self.keep_only(self.formats)
+
+    def _set_dense(self, dense_t) -> None:
+        dense_t = np.asarray(dense_t, dtype=np.float32)
+        if dense_t.shape != (self.shape[1], self.shape[0]):
+            raise ValueError(
+                f"dense_t must have shape {(self.shape[1], self.shape[0])}. "
+                f"Received: {dense_t.shape}"
+            )
+        self._augmented = np.ascontiguousarray(np.concatenate((dense_t, self._bias_col), axis=1))
+        self.dense_t = self._augmented[:, :-1]
+        self.bias = self._augmented[:, -1]  # views: the bias is held once
+        self._bias_col = self.bias[:, None]
 
     @classmethod
     def from_dense(cls, kernel, mask, bias, original_shape, formats) -> ExportedLayer:
@@ -247,9 +268,15 @@ class ExportedLayer:
         formats = set(formats)
         if self.dense_t is None and self.csr is None:
             raise ValueError("a layer needs a dense or a CSR representation")
-        dense_t = self.dense_kernel_t() if formats - {"csr"} else None
         csr = self.csr_arrays() if "csr" in formats else None
-        self.dense_t, self.csr = dense_t, csr
+        if formats - {"csr"}:
+            if self.dense_t is None:
+                self._set_dense(self.dense_kernel_t())
+        elif self._augmented is not None:
+            self.bias = self.bias.copy()  # out of the matrix about to be freed
+            self._bias_col = self.bias[:, None]
+            self.dense_t = self._augmented = None
+        self.csr = csr
         if csr is not None and _csr_matvecs is None:  # pragma: no cover
             import scipy.sparse as sp
 
@@ -265,35 +292,45 @@ class ExportedLayer:
 
     @property
     def nbytes(self) -> int:
-        total = self.bias.nbytes
-        if self.dense_t is not None:
-            total += self.dense_t.nbytes
+        total = self.bias.nbytes if self._augmented is None else self._augmented.nbytes
         if self.csr is not None:
             total += sum(a.nbytes for a in self.csr)
         return total
 
-    def apply_dense(self, h: np.ndarray) -> np.ndarray:
-        """h: (n_in, batch) float32 -> (n_out, batch), bias added."""
-        y = self.dense_t @ h
-        y += self._bias_col
-        return y
-
-    def apply_csr(self, h: np.ndarray) -> np.ndarray:
-        """h: (n_in, batch) float32, C order -> (n_out, batch), bias added."""
+    def forward_one(self, h: np.ndarray, fmt: str) -> np.ndarray:
+        """One sample, h: (n_in,) float32 -> (n_out,): the fewest NumPy calls (batch 1)."""
+        if fmt != "csr":
+            y = self.dense_t @ h  # a strided view of [W^T | b]: BLAS takes it as is
+            y += self.bias
+            return y
         n_in, n_out = self.shape
         if _csr_matvecs is None:  # pragma: no cover
-            y = self._csr_array @ h
-            y += self._bias_col
-            return y
-        batch = h.shape[1]
+            return self._csr_array @ h + self.bias
+        y = self.bias.copy()
         indptr, indices, data = self.csr
-        y = np.empty((n_out, batch), np.float32)
-        y[...] = self._bias_col  # csr_matvecs accumulates: y += A @ h
-        _csr_matvecs(n_out, n_in, batch, indptr, indices, data, h.reshape(-1), y.reshape(-1))
+        _csr_matvecs(n_out, n_in, 1, indptr, indices, data, h, y)
         return y
 
-    def apply(self, h: np.ndarray, fmt: str) -> np.ndarray:
-        return self.apply_csr(h) if fmt == "csr" else self.apply_dense(h)
+    def forward(self, h: np.ndarray, fmt: str, out: np.ndarray | None = None) -> np.ndarray:
+        """h: (n_in + 1, batch) float32, C order, last row all ones -> the layer's output.
+
+        Writes x @ W + b into the first n_out rows of `out` (C order, (n_out [+ 1], batch);
+        allocated with a row of ones when not given) and returns `out`. No activation.
+        """
+        n_in, n_out = self.shape
+        batch = h.shape[1]
+        if out is None:
+            out = np.empty((n_out + 1, batch), np.float32)
+            out[n_out] = 1.0
+        if fmt != "csr":
+            np.matmul(self._augmented, h, out=out[:n_out])
+        elif _csr_matvecs is None:  # pragma: no cover
+            out[:n_out] = self._csr_array @ h[:n_in] + self._bias_col
+        else:
+            out[:n_out] = self._bias_col  # csr_matvecs accumulates: y += A @ h (first n_in rows)
+            indptr, indices, data = self.csr
+            _csr_matvecs(n_out, n_in, batch, indptr, indices, data, h.reshape(-1), out.reshape(-1))
+        return out
 
 
 # --------------------------------------------------------------------------------- model
@@ -336,6 +373,8 @@ class ExportedModel:
         self._bounds = [math.sqrt(a * b) for a, b in zip(refs[:-1], refs[1:], strict=True)]
         self._act = _IN_PLACE[self.activation]
         self._all_inputs = np.array_equal(self.kept[0], np.arange(self.original_widths[0]))
+        self._input_index = self.kept[0].astype(_min_uint(max(self.original_widths[0] - 1, 0)))
+        self._local = threading.local()
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -354,12 +393,12 @@ class ExportedModel:
     @property
     def nbytes(self) -> int:
         """Bytes of every array the model holds (weights, CSR indices, biases, input index)."""
-        extra = 0 if self._all_inputs else self.kept[0].nbytes
+        extra = 0 if self._all_inputs else self._input_index.nbytes
         return sum(layer.nbytes for layer in self.layers) + extra
 
     @property
     def nnz(self) -> int:
-        """Weights the model stores (live weights after shrinking, plus folded zeros: none)."""
+        """Live weights after shrinking (the CSR entries, or the dense non-zeros)."""
         return sum(layer.nnz for layer in self.layers)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -373,16 +412,55 @@ class ExportedModel:
                 f"expected inputs of shape (batch, {self.original_widths[0]}). Received: {x.shape}"
             )
         if not self._all_inputs:
-            x = x[:, self.kept[0]]
+            x = x[:, self._input_index]
         k = bisect.bisect_right(self._bounds, x.shape[0])
-        h = np.ascontiguousarray(x.T)  # (features, batch): CSR rows are output units
         last = len(self.layers) - 1
+        if x.shape[0] == 1:  # one sample: vectors, no buffers
+            v = np.ascontiguousarray(x[0])
+            for i, layer in enumerate(self.layers):
+                v = layer.forward_one(v, layer.formats[k])
+                if i < last:
+                    self._act(v)
+            return v if single else v[None, :]
+        buffers = self._buffers(x.shape[0])
+        h = buffers[0]  # (features + a row of ones, batch): CSR rows are output units
+        h[:-1] = x.T
         for i, layer in enumerate(self.layers):
-            h = layer.apply(h, layer.formats[k])
+            h = layer.forward(h, layer.formats[k], buffers[i + 1])
             if i < last:
-                self._act(h)
-        out = np.ascontiguousarray(h.T)
+                self._act(h[:-1])
+        out = h.T.copy(order="C")  # h is a reused buffer: the result must not be a view
         return out[0] if single else out
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in ("_local", "_act"):  # thread-local buffers and a lambda: rebuilt on load
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._act = _IN_PLACE[self.activation]
+
+    def _buffers(self, batch: int) -> list[np.ndarray]:
+        """Activation buffers (width + 1, batch) with their row of ones, one per dimension.
+
+        Reused between calls of the same thread for batches up to CACHE_BATCH (where the
+        allocations are a noticeable part of a call), so `predict` is thread-safe.
+        """
+        cached = getattr(self._local, "buffers", None)
+        if cached is not None and cached[0].shape[1] == batch:
+            return cached
+        buffers = []
+        for width in self.widths[:-1]:
+            buffer = np.empty((width + 1, batch), np.float32)
+            buffer[width] = 1.0
+            buffers.append(buffer)
+        buffers.append(np.empty((self.widths[-1], batch), np.float32))  # outputs: no ones
+        if batch <= CACHE_BATCH:
+            self._local.buffers = buffers
+        return buffers
 
     __call__ = predict
 
@@ -443,11 +521,16 @@ def choose_formats(
             raise ValueError("choose_formats needs layers holding both representations")
         best: dict[str, dict[int, float]] = {"dense": {}, "csr": {}}
         for batch in map(int, reference_batches):
-            h = rng.uniform(-1.0, 1.0, size=(layer.shape[0], batch)).astype(np.float32)
+            h = np.ones((layer.shape[0] + 1, batch), np.float32)
+            h[:-1] = rng.uniform(-1.0, 1.0, size=(layer.shape[0], batch))
+            if batch == 1:  # what predict runs for one sample
+                h = np.ascontiguousarray(h[:-1, 0])
             best["dense"][batch] = best["csr"][batch] = math.inf
             for _ in range(repeats):
-                for name, fn in (("dense", layer.apply_dense), ("csr", layer.apply_csr)):
-                    t = _seconds_per_call(fn, h, min_seconds=min_seconds)
+                for name in best:
+                    method = layer.forward_one if batch == 1 else layer.forward
+                    run = functools.partial(method, fmt=name)
+                    t = _seconds_per_call(run, h, min_seconds=min_seconds)
                     best[name][batch] = min(best[name][batch], t)
         dense = _dense_kind(layer)
         formats.append(
@@ -496,7 +579,9 @@ def export(
             for fmt, layer in zip(per_layer, layers, strict=True)
         ]
         choice = "forced"
-    for layer, fmts in zip(layers, chosen, strict=True):
+    for i, (layer, fmts) in enumerate(zip(layers, chosen, strict=True)):
+        if timings:
+            fmts = _within_original_bytes(layer, fmts, timings[i])
         layer.formats = tuple(fmts)
         layer.keep_only(fmts)
     return ExportedModel(
@@ -513,7 +598,43 @@ def export(
     )
 
 
+def _held_bytes(layer: ExportedLayer, formats) -> int:
+    """Bytes a layer holds for `formats`: [W^T | b] and/or CSR (indptr, indices, data) + b."""
+    n_in, n_out = layer.shape
+    dense = 4 * (n_in + 1) * n_out if set(formats) - {"csr"} else 0
+    csr = 8 * layer.nnz + 4 * (n_out + 1) + (0 if dense else 4 * n_out) if "csr" in formats else 0
+    return dense + csr
+
+
+def _within_original_bytes(layer: ExportedLayer, formats, timing: dict) -> tuple[str, ...]:
+    """Measured formats, changed where they would hold more bytes than the original layer.
+
+    A layer whose choices differ between batch sizes holds both representations; where that
+    (or CSR alone, at high density) is bigger than the original kernel and bias, the layer
+    keeps the single format whose worst slowdown over the reference batches is least, and
+    the dense one if that is still too big (a shrunk dense layer never is).
+    """
+    original = 4 * (layer.original_shape[0] + 1) * layer.original_shape[1]
+    formats = tuple(formats)
+    if _held_bytes(layer, formats) <= original:
+        return formats
+    best = {b: min(timing["dense"][b], timing["csr"][b]) for b in timing["dense"]}
+    regret = {f: max(timing[f][b] / best[b] for b in best) for f in ("dense", "csr")}
+    single = "csr" if regret["csr"] < regret["dense"] else _dense_kind(layer)
+    if _held_bytes(layer, (single,)) > original:
+        single = _dense_kind(layer)
+    return (single,) * len(formats)
+
+
 _KEEP_ATTRS = ("task", "arch", "method", "seed", "level", "config_hash", "target_sparsity")
+#: file attributes that describe the file itself; every other one is the model's `attrs`
+_STRUCTURE_ATTRS = frozenset(
+    (
+        "title file_version activation n_layers original_widths widths input_names "
+        "output_names original_shapes storage reference_batches formats format_choice "
+        "csr_kernel csr_convention source history"
+    ).split()
+)
 
 
 # --------------------------------------------------------------------------------- NetCDF
@@ -598,7 +719,6 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
         "reference_batches": json.dumps(list(model.reference_batches)),
         "formats": json.dumps([list(layer.formats) for layer in model.layers]),
         "format_choice": model.choice,
-        "format_timings_s": json.dumps(model.timings),
         "csr_kernel": (
             "scipy.sparse._sparsetools.csr_matvecs" if _csr_matvecs else "scipy.sparse.csr_array"
         ),
@@ -680,8 +800,7 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
             output_names=tuple(json.loads(ds.attrs.get("output_names", "[]"))),
             reference_batches=tuple(json.loads(ds.attrs["reference_batches"])),
             choice=str(ds.attrs.get("format_choice", "forced")),
-            timings=json.loads(ds.attrs.get("format_timings_s", "[]")),
-            attrs={k: ds.attrs[k] for k in _KEEP_ATTRS if k in ds.attrs},
+            attrs={k: v for k, v in ds.attrs.items() if k not in _STRUCTURE_ATTRS},
         )
     except (KeyError, ValueError) as err:
         raise io.SchemaError(f"exported model file {path}: {err}") from err

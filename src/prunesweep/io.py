@@ -47,6 +47,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "bias_rewind": ("1", "bias vector after the rewind epoch of dense training"),
     "history_loss": ("1", "training loss per epoch (MSE of scaled targets)"),
     "history_val_loss": ("1", "validation loss per epoch (MSE of scaled targets)"),
+    # exported models (prunesweep.export)
+    "data": ("1", "live weights of the layer, CSR of the transposed kernel (row = output unit)"),
+    "indices": ("1", "input position of each CSR entry along the layer's input dimension"),
+    "indptr": ("1", "CSR row pointer: entries of output unit r are data[indptr[r]:indptr[r+1]]"),
     # metrics
     "train_loss": ("1", "train loss (MSE of scaled targets)"),
     "val_loss": ("1", "validation loss (MSE of scaled targets)"),
@@ -81,7 +85,7 @@ class SchemaError(ValueError):
 
 
 _LAYER_VARIABLE = re.compile(
-    r"(?P<base>kernel|bias)(?P<mask>_mask)?_(?P<layer>\d+)(?:_(?P<suffix>init|rewind))?"
+    r"(?P<base>kernel|bias|data|indices|indptr)(?P<mask>_mask)?_(?P<layer>\d+)(?:_(?P<suffix>init|rewind))?"
 )
 
 

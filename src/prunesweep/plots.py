@@ -125,7 +125,8 @@ def selected_sparsity(selection: xr.Dataset, *, palette: str = "colorblind") -> 
                 fill=False,
                 showfliers=False,
             )
-            sns.stripplot(
+            # a swarm, not a jittered strip: no random numbers, so the figure is reproducible
+            sns.swarmplot(
                 data=chosen,
                 x="arch",
                 y="selected_sparsity",
@@ -134,8 +135,7 @@ def selected_sparsity(selection: xr.Dataset, *, palette: str = "colorblind") -> 
                 palette=palette,
                 dodge=True,
                 legend=False,
-                size=6,
-                jitter=0.1,
+                size=5,
             )
     none = df[df["has_selection"] == 0].groupby(["arch", "method"]).size()
     note = "; ".join(

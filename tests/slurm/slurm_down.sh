@@ -2,11 +2,12 @@
 # Stop exactly the daemons tests/slurm/slurm_up.sh started: the "name pid" lines of its pid file,
 # newest first (slurmd, slurmctld, munged), each by pid and only if that pid still runs the
 # program of that name. Daemons that were already running before slurm_up.sh are not touched.
-# Environment: SLURM_STATE_DIR (default /run/prunesweep-slurm), SLURM_PIDFILE ($SLURM_STATE_DIR/pids).
+# Environment: PRUNESWEEP_SLURM_STATE_DIR (default /run/prunesweep-slurm),
+# PRUNESWEEP_SLURM_PIDFILE (default $PRUNESWEEP_SLURM_STATE_DIR/pids), as for slurm_up.sh.
 set -uo pipefail
 
-STATE_DIR=${SLURM_STATE_DIR:-/run/prunesweep-slurm}
-PIDFILE=${SLURM_PIDFILE:-$STATE_DIR/pids}
+STATE_DIR=${PRUNESWEEP_SLURM_STATE_DIR:-/run/prunesweep-slurm}
+PIDFILE=${PRUNESWEEP_SLURM_PIDFILE:-$STATE_DIR/pids}
 
 log() { echo "slurm_down: $*" >&2; }
 

@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
 # Bring up a single-node Slurm cluster on localhost for tests/workflow/test_slurm.py (and by hand).
 #
-#   sudo tests/slurm/slurm_up.sh            # install if needed, configure, start, wait until idle
-#   sudo tests/slurm/slurm_down.sh          # stop exactly the daemons this script started
+#   tests/slurm/slurm_up.sh      # as root: install if needed, configure, start, wait until idle
+#   tests/slurm/slurm_down.sh    # as root: stop exactly the daemons this script started
 #
 # What it does (Debian 12; needs root, apt-get and no systemd):
 #   * installs slurmctld slurmd slurm-client munge from Debian when any of them is missing;
-#   * writes /etc/slurm/slurm.conf and gres.conf: one node "localhost" (127.0.0.1) with all CPUs,
-#     85 % of the RAM and one *fake* GPU (gres File=/dev/null, so `--gpus=1` jobs schedule and
-#     see CUDA_VISIBLE_DEVICES=0), in two partitions that share it: "cpu" (default) and "gpu",
-#     the names slurm/config.yaml uses; no accounting (use `slurm-status-command: squeue`);
+#   * writes /etc/slurm/slurm.conf and gres.conf: one node "localhost" (127.0.0.1) with the
+#     machine's CPUs (at least 4), 85 % of its RAM and four *fake* GPUs (gres files /dev/null,
+#     /dev/zero, ..., so `--gpus=1` jobs schedule and see CUDA_VISIBLE_DEVICES), in two partitions
+#     that share it: "cpu" (default) and "gpu", the names slurm/config.yaml uses; no accounting
+#     (so the profile's `slurm-status-command: squeue` is required);
 #   * starts munged, slurmctld and slurmd in the foreground of their own sessions, appends
-#     "name pid" for each daemon it started to $SLURM_PIDFILE, waits until the node is idle and
-#     checks that `srun` works.
+#     "name pid" for each daemon it started to the pid file, waits until the node is idle and
+#     checks that `srun` works in both partitions.
 # Idempotent: daemons already running are left alone (and not written to the pid file); a second
-# call with everything up only checks the node. Logs: $SLURM_STATE_DIR/*.log and /var/log/slurm.
+# call with everything up only checks the node. Logs: $STATE_DIR/*.log and /var/log/slurm.
 #
-# Environment: SLURM_STATE_DIR (default /run/prunesweep-slurm), SLURM_PIDFILE (default
-# $SLURM_STATE_DIR/pids), SLURM_CPU_PARTITION (cpu), SLURM_GPU_PARTITION (gpu).
+# Environment: PRUNESWEEP_SLURM_STATE_DIR (STATE_DIR, default /run/prunesweep-slurm),
+# PRUNESWEEP_SLURM_PIDFILE (the pid file, default $STATE_DIR/pids),
+# PRUNESWEEP_SLURM_CPU_PARTITION (cpu), PRUNESWEEP_SLURM_GPU_PARTITION (gpu).
 # Exit codes: 0 up, 2 cannot run here (not root, or no apt-get and no Slurm), 1 anything else.
 set -euo pipefail
 
-STATE_DIR=${SLURM_STATE_DIR:-/run/prunesweep-slurm}
-PIDFILE=${SLURM_PIDFILE:-$STATE_DIR/pids}
-CPU_PARTITION=${SLURM_CPU_PARTITION:-cpu}
-GPU_PARTITION=${SLURM_GPU_PARTITION:-gpu}
+STATE_DIR=${PRUNESWEEP_SLURM_STATE_DIR:-/run/prunesweep-slurm}
+PIDFILE=${PRUNESWEEP_SLURM_PIDFILE:-$STATE_DIR/pids}
+CPU_PARTITION=${PRUNESWEEP_SLURM_CPU_PARTITION:-cpu}
+GPU_PARTITION=${PRUNESWEEP_SLURM_GPU_PARTITION:-gpu}
 PKGS=(slurmctld slurmd slurm-client munge)
 BINS=(/usr/sbin/slurmctld /usr/sbin/slurmd /usr/bin/sbatch /usr/bin/squeue /usr/sbin/munged)
 
@@ -123,14 +125,20 @@ fi
 wait_for 20 "munge credentials" munge -n
 
 # ------------------------------------------------------------------------------------ config
+# The node claims at least 4 CPUs and 4 GPUs, so the profile's grouped submissions (4 jobs at
+# once) and four GPU jobs at a time fit on a 2-core CI machine (SlurmdParameters=config_overrides
+# makes slurmd trust the configuration instead of the hardware).
 CPUS=$(nproc)
+[ "$CPUS" -ge 4 ] || CPUS=4
 MEM=$(($(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo) * 85 / 100))
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 chown slurm:slurm /var/spool/slurmctld /var/log/slurm
 
 # Written only when the daemons are not running yet: a live cluster keeps its configuration.
 if ! alive slurmctld && ! alive slurmd; then
-	echo "NodeName=localhost Name=gpu File=/dev/null" >/etc/slurm/gres.conf
+	# fake GPUs: gres needs one device file per GPU (count-only gres leaves the node INVAL)
+	printf 'NodeName=localhost Name=gpu File=%s\n' /dev/null /dev/zero /dev/full /dev/urandom \
+		>/etc/slurm/gres.conf
 	cat >/etc/slurm/slurm.conf <<CONF
 # Written by prunesweep tests/slurm/slurm_up.sh: one node on localhost, fake GPU, no accounting.
 ClusterName=local
@@ -157,8 +165,9 @@ DefMemPerCPU=1000
 # finished jobs stay visible to squeue (the plugin's status command) for an hour
 MinJobAge=3600
 ReturnToService=2
+SlurmdParameters=config_overrides
 GresTypes=gpu
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM Gres=gpu:1 State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM Gres=gpu:4 State=UNKNOWN
 PartitionName=$CPU_PARTITION Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 PartitionName=$GPU_PARTITION Nodes=localhost Default=NO MaxTime=INFINITE State=UP
 CONF
@@ -168,8 +177,8 @@ fi
 if alive slurmctld; then
 	log "slurmctld already runs; leaving it alone"
 else
-	# -i: ignore state files of an earlier cluster; -D: foreground
-	start slurmctld /usr/sbin/slurmctld -D -i
+	# -c: a clean start, without jobs saved by an earlier cluster; -D: foreground
+	start slurmctld /usr/sbin/slurmctld -D -c
 fi
 ctld_up() { scontrol ping | grep -q UP; }
 wait_for 30 "slurmctld to answer" ctld_up

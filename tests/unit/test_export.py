@@ -1,6 +1,8 @@
 """The exporter: shrunk, per-layer-format models that compute what the masked network computes."""
 
 import json
+import pickle
+import threading
 
 import numpy as np
 import pytest
@@ -193,6 +195,7 @@ def test_load_save_round_trip_predicts_identically(tmp_path, formats):
     for i, candidate in enumerate((net, big)):
         candidate.attrs.update(level=7, method="magnitude")
         model = export(candidate, formats=formats, repeats=1, min_seconds=1e-4)
+        model.attrs["selected_level"] = 7
         path = save_exported(model, tmp_path / f"model{i}.nc")
         back = load_exported(path)
         x = inputs(candidate)
@@ -201,6 +204,7 @@ def test_load_save_round_trip_predicts_identically(tmp_path, formats):
         assert back.formats == model.formats and back.widths == model.widths
         assert back.input_names == candidate.input_names and back.choice == model.choice
         assert back.attrs["level"] == 7 and back.attrs["method"] == "magnitude"
+        assert back.attrs["selected_level"] == 7 and "formats" not in back.attrs
         assert list(tmp_path.glob(".*.tmp")) == []  # the atomic write left no temporary file
 
 
@@ -230,3 +234,51 @@ def test_load_rejects_other_files(tmp_path):
     path = io.write_network(random_network(), tmp_path / "level.nc")
     with pytest.raises(io.SchemaError, match="not a prunesweep exported model"):
         load_exported(path)
+
+
+def test_results_are_not_views_of_reused_buffers_and_models_pickle():
+    net = random_pruned(random_network((10, 32, 1), seed=6), 0.5)  # one output
+    model = export(net, formats="dense")
+    x1, x2 = inputs(net, n=8, seed=1), inputs(net, n=8, seed=2)
+    first = model.predict(x1)
+    kept = first.copy()
+    second = model.predict(x2)
+    np.testing.assert_array_equal(first, kept)
+    assert not np.shares_memory(first, second)
+    back = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(back.predict(x1), kept)
+
+
+def test_predict_from_several_threads():
+    net = random_pruned(random_network((10, 64, 64, 7), seed=7), 0.2)
+    model = export(net, formats="csr")
+    xs = [inputs(net, n=32, seed=s) for s in range(8)]
+    expected = [model.predict(x) for x in xs]
+    results = [None] * len(xs)
+
+    def work(i):
+        for _ in range(50):
+            results[i] = model.predict(xs[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_bias_is_held_once_and_measured_models_are_never_bigger():
+    net = random_network((10, 24, 16, 7))
+    original = sum(lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers)
+    assert export(net, formats="dense").nbytes == original
+    for live in (0.9, 0.5, 0.2):
+        for widths in ((10, 8, 8, 7), (10, 12, 6, 7), (10, 64, 32, 7)):
+            pruned = random_pruned(random_network(widths, seed=len(widths)), live, seed=3)
+            model = export(pruned, repeats=1, min_seconds=1e-4)
+            for layer in model.layers:
+                a, b = layer.original_shape
+                assert layer.nbytes <= 4 * (a + 1) * b, (live, widths, layer.formats)
+            x = inputs(pruned, n=5)
+            np.testing.assert_allclose(model.predict(x), pruned.forward(x), **TOL)
