@@ -27,23 +27,9 @@ BATCHES = (1, 64, 4096)
 
 
 def _network(seed: int = 0):
-    from prunesweep.network import Layer, Network
+    from prunesweep.network import random_network
 
-    rng = np.random.default_rng(seed)
-    layers = [
-        Layer(
-            kernel=(rng.normal(size=(a, b)) / np.sqrt(a)).astype(np.float32),
-            bias=(rng.normal(size=b) * 0.1).astype(np.float32),
-            kernel_mask=np.ones((a, b), bool),
-            bias_mask=np.ones(b, bool),
-        )
-        for a, b in zip(WIDTHS[:-1], WIDTHS[1:], strict=True)
-    ]
-    return Network(
-        layers=layers,
-        input_names=tuple(f"in{i}" for i in range(WIDTHS[0])),
-        output_names=tuple(f"out{i}" for i in range(WIDTHS[-1])),
-    )
+    return random_network(WIDTHS, seed=seed)
 
 
 def dense_forward(net):

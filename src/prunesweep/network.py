@@ -113,3 +113,23 @@ class Network:
             if i < last:
                 h = act(h)
         return h
+
+
+def random_network(widths: Sequence[int], *, seed: int = 0, activation: str = "tanh") -> Network:
+    """A dense network with scaled normal weights: for tests, benchmarks and examples."""
+    rng = np.random.default_rng(seed)
+    layers = [
+        Layer(
+            kernel=(rng.normal(size=(a, b)) / np.sqrt(a)).astype(np.float32),
+            bias=(rng.normal(size=b) * 0.1).astype(np.float32),
+            kernel_mask=np.ones((a, b), bool),
+            bias_mask=np.ones(b, bool),
+        )
+        for a, b in zip(widths[:-1], widths[1:], strict=True)
+    ]
+    return Network(
+        layers=layers,
+        activation=activation,
+        input_names=tuple(f"in{i}" for i in range(widths[0])),
+        output_names=tuple(f"out{i}" for i in range(widths[-1])),
+    )

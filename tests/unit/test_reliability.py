@@ -18,6 +18,7 @@ from prunesweep import config as psconfig
 from prunesweep.evaluate import evaluate_level
 from prunesweep.select import select_levels
 from tests.conftest import ROOT, random_network
+from tests.unit.test_config import DELETE, set_key  # noqa: F401
 from tests.unit.test_evaluate import splits_for
 
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -248,20 +249,6 @@ def test_divergence_in_training_keeps_finite_weights_and_the_masks():
 
 # ----------------------------------------------------------------------------- config
 
-
-def set_key(cfg, dotted, value):
-    *path, last = dotted.split(".")
-    node = cfg
-    for key in path:
-        node = node[key]
-    if value is DELETE:
-        del node[last]
-    else:
-        node[last] = value
-    return cfg
-
-
-DELETE = object()
 
 BAD = [
     ("methods.nodal.schedule", "abc", "'methods.nodal.schedule' has value \"abc\""),
