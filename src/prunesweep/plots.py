@@ -250,8 +250,9 @@ def loss_vs_tradeoff(
         if len(dense):
             ax.axhline(dense.mean(), color="0.4", lw=1, ls=":", label="dense (mean)")
         ax.axhline(threshold, color="crimson", lw=1, ls="--", label="threshold")
-        ax.set(xscale="log", yscale="log", title=f"arch = {arch}", xlabel=label(x))
+        ax.set(xscale="log", yscale="log", title=f"arch = {arch}")
     axes[0][0].set_ylabel(label(loss))
+    fig.supxlabel(label(x))  # once for all panels: long labels would overlap
     axes[0][-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     sns.despine(fig=fig)
     fig.tight_layout()
