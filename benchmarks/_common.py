@@ -6,10 +6,11 @@ import math
 import os
 import platform
 import statistics
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+
+from prunesweep.export import seconds_per_call
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,17 +54,6 @@ def verdict(value: float, op: str, target: float, unit: str = "") -> str:
     return f"FAIL: {over:.3g}{unit} over ({over / target * 100:.0f} %)"
 
 
-def per_call(fn: Callable, arg, *, min_seconds: float) -> float:
-    """Seconds per call of fn(arg), calling it until `min_seconds` have passed."""
-    n, start = 0, time.perf_counter()
-    while True:
-        fn(arg)
-        n += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return elapsed / n
-
-
 def interleaved(
     fns: Mapping[str, Callable], arg, *, rounds: int, min_seconds: float
 ) -> dict[str, list[float]]:
@@ -73,7 +63,7 @@ def interleaved(
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            times[name].append(per_call(fn, arg, min_seconds=min_seconds))
+            times[name].append(seconds_per_call(fn, arg, min_seconds=min_seconds))
     return times
 
 

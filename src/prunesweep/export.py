@@ -484,7 +484,7 @@ class ExportedModel:
 # --------------------------------------------------------------------------------- choice
 
 
-def _seconds_per_call(fn, arg, *, min_seconds: float) -> float:
+def seconds_per_call(fn, arg, *, min_seconds: float) -> float:
     """Seconds per call of fn(arg), calls repeated until `min_seconds` have passed."""
     fn(arg)
     n, start = 0, time.perf_counter()
@@ -530,7 +530,7 @@ def choose_formats(
                 for name in best:
                     method = layer.forward_one if batch == 1 else layer.forward
                     run = functools.partial(method, fmt=name)
-                    t = _seconds_per_call(run, h, min_seconds=min_seconds)
+                    t = seconds_per_call(run, h, min_seconds=min_seconds)
                     best[name][batch] = min(best[name][batch], t)
         dense = _dense_kind(layer)
         formats.append(
