@@ -3,8 +3,8 @@
 Networks: 10-400-400-400-16-7 with random (1/sqrt(fan-in)) weights, pruned per layer by
 magnitude to 94 % (and 90 % for the file-size boundary), and nodal-pruned to 80 % of every
 hidden layer's units. Baseline: float32 NumPy `h = tanh(h @ W + b)` over the masked kernels
-(computed once, not per call). Ours: `export(net)` (shrinks, then times each layer's formats
-here), `predict`. Both timed in alternating rounds; medians of per-call times count.
+(computed once, not per call). Ours: `export_model(net)` (shrinks, then times each layer's
+formats here), `predict`. Both timed in alternating rounds; medians of per-call times count.
 FLOPs reduction = dense FLOPs / live FLOPs (prunesweep.evaluate.flops_per_sample); it does not
 count the activations (tanh), which the measured times include.
 run.py starts this section with OPENBLAS_NUM_THREADS=1 (both sides): on a shared 2-core machine
@@ -52,9 +52,9 @@ def _sparsity(net) -> float:
 
 
 def run(quick: bool = False) -> list[dict]:
-    from prunesweep import io
+    from prunesweep import network_file
     from prunesweep.evaluate import flops_per_sample
-    from prunesweep.export import export, load_exported, save_exported
+    from prunesweep.export import export_model, load_exported, save_exported
     from prunesweep.pruning import magnitude_masks, nodal_masks
 
     rounds = 3 if quick else 7
@@ -67,11 +67,11 @@ def run(quick: bool = False) -> list[dict]:
     rng = np.random.default_rng(1)
     rows = []
     with tempfile.TemporaryDirectory(prefix="prunesweep-export-") as tmp:
-        dense_file = io.write_network(dense, Path(tmp) / "dense.nc")
+        dense_file = network_file.write_network(dense, Path(tmp) / "dense.nc")
         dense_size = dense_file.stat().st_size
         for name, net in nets.items():
             start = time.perf_counter()
-            model = export(net)
+            model = export_model(net)
             export_s = time.perf_counter() - start
             x_check = rng.uniform(-1, 1, size=(500, WIDTHS[0])).astype(np.float32)
             err = float(np.max(np.abs(model.predict(x_check) - net.forward(x_check))))
@@ -139,13 +139,14 @@ def run(quick: bool = False) -> list[dict]:
                         f"{ratio:.1f}x",
                         ">= 10x",
                         verdict(ratio, ">=", 10, "x"),
-                        "dense level file: io.write_network of the unpruned network",
+                        "dense level file: network_file.write_network of the unpruned network",
                         ratio=ratio,
                     )
                 )
         # the boundary of the file-size target: exactly 90 %
         net90 = dense.with_masks(magnitude_masks(dense.layers, target=0.90))
-        size = save_exported(export(net90, formats="csr"), Path(tmp) / "m90.nc").stat().st_size
+        model90 = export_model(net90, formats="csr")
+        size = save_exported(model90, Path(tmp) / "m90.nc").stat().st_size
         ratio = dense_size / size
         live_bytes = 4 * sum(int(lay.kernel_mask.sum()) for lay in net90.layers)
         rows.append(

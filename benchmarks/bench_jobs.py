@@ -34,9 +34,9 @@ from prunesweep import joblog, stages
 from prunesweep import data, train
 from prunesweep.pruning import next_masks, parse_method
 marks["imports"] = time.time()
-from prunesweep import io
+from prunesweep import network_file
 level_file, dataset_file = sys.argv[2], sys.argv[3]
-prev = io.read_network(level_file)
+prev = network_file.read_network(level_file)
 splits = data.load_splits(dataset_file)
 marks["read files"] = time.time()
 train.configure(threads=2, seed=1)
@@ -86,25 +86,24 @@ print(json.dumps({
 
 def _fixtures(folder: Path) -> tuple[Path, Path, Path]:
     """A dataset file, a dense level file and a 50 %-pruned level file, random contents."""
-    from prunesweep import data, io
+    from prunesweep import files, network_file
+    from prunesweep.dataset import to_dataset
     from prunesweep.network import Layer, Network
     from prunesweep.pruning import magnitude_masks
+    from prunesweep.splits import random_split
+    from prunesweep.tasks import TaskData, Variable
 
     rng = np.random.default_rng(0)
     n_in, n_out = WIDTHS[0], WIDTHS[-1]
-    ds = data.assemble(
+    data = TaskData(
         inputs=rng.normal(size=(N_SAMPLES, n_in)),
         targets=rng.normal(size=(N_SAMPLES, n_out)),
-        input_names=[f"in{i}" for i in range(n_in)],
-        output_names=[f"out{i}" for i in range(n_out)],
-        input_units=["1"] * n_in,
-        output_units=["1"] * n_out,
-        input_long_names=[f"input {i}" for i in range(n_in)],
-        output_long_names=[f"output {i}" for i in range(n_out)],
-        fractions={"train": 0.64, "val": 0.16, "test": 0.2},
-        seed=1,
+        split=random_split(N_SAMPLES, {"train": 0.64, "val": 0.16, "test": 0.2}, seed=1),
+        input_vars=tuple(Variable(f"in{i}", "1", f"input {i}") for i in range(n_in)),
+        output_vars=tuple(Variable(f"out{i}", "1", f"output {i}") for i in range(n_out)),
     )
-    dataset = io.write_netcdf(ds, folder / "dataset.nc")
+    ds = to_dataset(data, task="moth")
+    dataset = files.write_netcdf(ds, folder / "dataset.nc")
     layers = [
         Layer(
             kernel=(rng.normal(size=(a, b)) / np.sqrt(a)).astype(np.float32),
@@ -121,10 +120,10 @@ def _fixtures(folder: Path) -> tuple[Path, Path, Path]:
         output_names=tuple(f"out{i}" for i in range(n_out)),
         attrs={**attrs, "method": "dense", "level": 0},
     )
-    dense_file = io.write_network(dense, folder / "dense.nc")
+    dense_file = network_file.write_network(dense, folder / "dense.nc")
     level = dense.with_masks(magnitude_masks(dense.layers, target=0.5))
     level.attrs.update(method="magnitude", level=1)
-    level_file = io.write_network(level, folder / "level01.nc")
+    level_file = network_file.write_network(level, folder / "level01.nc")
     return dataset, dense_file, level_file
 
 

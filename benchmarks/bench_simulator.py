@@ -3,14 +3,22 @@
 Ours: `moth.simulate(n)` (sampling + integration at its default tolerance). Baselines: one
 `scipy.integrate` call per trajectory on samples of the same distribution, at the same rtol and
 atol: `odeint` (LSODA, what the original data generator used) and `solve_ivp(method="Radau")`
-with the analytic Jacobian. Their right-hand side is the simulator's own vectorised dynamics
-called on one sample (private helpers when present, else the public `moth.rhs`), so the
-physics is identical; a hand-written scalar right-hand side could make the baselines faster.
+with the analytic Jacobian. Their right-hand side is the simulator's public `moth.rhs` called
+on one sample, so the physics is identical (its per-call checks and layout changes cost the
+baselines ~10-30 %; a hand-written scalar right-hand side could make them faster still).
 Accuracy: `integrate` at default tolerance vs Radau at rtol 1e-11 on 20 samples.
+Parallel: the simulate job's wall time with workers=2 vs workers=1 on the same samples (the
+chunks are the job's, `moth.CHUNK_SIZE`, or n/8 when n is small, so that the pool has work),
+with a check that both give bit-identical results. Run it alone at another size with
+
+    .venv/bin/python benchmarks/bench_simulator.py --parallel 1000000
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import time
 
 import numpy as np
@@ -20,23 +28,11 @@ SECTION = "simulator"
 
 
 def _one_sample_rhs(moth, controls, params):
-    """f(t, y) and jac(t, y) for one trajectory, y in STATE_NAMES order."""
+    """f(t, y) and jac(t, y) for one trajectory, y in STATE_NAMES order (public API only)."""
     c = controls[None, :]
-    try:  # the integrator's own kernels without the public wrapper's per-call set-up
-        k = moth._constants(params)
-        ctl = moth._controls_internal(c)
-        to_int, to_state, dynamics = moth._TO_INTERNAL, moth._TO_STATE, moth._dynamics
 
-        def f(t, y):
-            yi = y[to_int][:, None]
-            acc, _ = dynamics(yi, ctl, k)
-            return np.concatenate((yi[4:, 0], acc[:, 0]))[to_state]
-
-        f(0.0, np.zeros(8))
-    except (AttributeError, TypeError, ValueError, IndexError):
-
-        def f(t, y):
-            return moth.rhs(y[None, :], c, params)[0]
+    def f(t, y):
+        return moth.rhs(y[None, :], c, params)[0]
 
     def jac(t, y):
         return moth.jacobian(y[None, :], c, params)[0]
@@ -60,7 +56,43 @@ def _per_trajectory(moth, method, state0, controls, horizon, rtol, atol):
     return np.array(finals)
 
 
-def run(quick: bool = False) -> list[dict]:
+def parallel_rows(n: int) -> list[dict]:
+    """Wall time of simulate(n) with workers=2 vs workers=1 on the same samples."""
+    from prunesweep.tasks import moth
+
+    chunk = min(moth.CHUNK_SIZE, max(1, math.ceil(n / 8)))
+    moth.simulate(min(n, 1000), seed=1)  # warm-up (imports, first-call costs)
+    seconds, results = {}, {}
+    for workers in (1, 2):
+        start = time.perf_counter()
+        results[workers] = moth.simulate(n, seed=12345, chunk_size=chunk, workers=workers)
+        seconds[workers] = time.perf_counter() - start
+    same = all(
+        np.array_equal(getattr(results[1], name), getattr(results[2], name))
+        for name in ("state0", "controls", "final", "n_steps")
+    )
+    speedup = seconds[1] / seconds[2]
+    return [
+        row(
+            SECTION,
+            f"simulate({n:,}) wall time, workers=2 vs workers=1",
+            fmt_seconds(seconds[2]),
+            fmt_seconds(seconds[1]),
+            f"{speedup:.2f}x",
+            ">= 1.5x",
+            verdict(speedup, ">=", 1.5, "x") if same else "FAIL: results differ",
+            f"same {n:,} samples (seed 12345) in chunks of {chunk:,}; results bit-identical: "
+            f"{same}; worker processes forked per call (their start-up is included)",
+            seconds_1=seconds[1],
+            seconds_2=seconds[2],
+            ratio=speedup,
+            chunk_size=chunk,
+            bit_identical=same,
+        )
+    ]
+
+
+def run(quick: bool = False, parallel_samples: int | None = None) -> list[dict]:
     from prunesweep.tasks import moth
 
     rows = []
@@ -136,4 +168,24 @@ def run(quick: bool = False) -> list[dict]:
             seconds=per_million,
         )
     )
+    rows += parallel_rows(parallel_samples or (20_000 if quick else 200_000))
     return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="simulator benchmark rows as JSON")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
+    parser.add_argument(
+        "--parallel", type=int, metavar="N", help="only the workers=2 vs 1 row, on N samples"
+    )
+    args = parser.parse_args(argv)
+    rows = parallel_rows(args.parallel) if args.parallel else run(quick=args.quick)
+    for r in rows:
+        print(f"{r['what']}: {r['ours']} vs {r['baseline']} = {r['ratio']} ({r['status']})")
+        print(f"  {r['note']}")
+    print(json.dumps(rows, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

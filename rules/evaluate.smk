@@ -15,6 +15,8 @@ rule evaluate_dense:
         mem_mb=get_resource("evaluate", "mem_mb"),
         runtime=get_resource("evaluate", "runtime"),
     params:
+        run=get_dense_run,
+        settings=get_dense_settings,
         pqi=config["pqi"],
     script:
         "../scripts/evaluate.py"
@@ -38,6 +40,8 @@ rule evaluate:
         mem_mb=get_resource("evaluate", "mem_mb"),
         runtime=get_resource("evaluate", "runtime"),
     params:
+        run=get_level_run,
+        settings=get_level_settings,
         pqi=config["pqi"],
     script:
         "../scripts/evaluate.py"

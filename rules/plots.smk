@@ -1,6 +1,6 @@
-# One rule per figure, plot_<figure>, all drawn by scripts/plot.py; FIGURES (common.smk) holds the
-# report category and label of each, and report/<figure>.rst its caption.
-for figure, (category, title) in FIGURES.items():
+# One rule per report figure, plot_<name>, all drawn by scripts/plot.py. prunesweep.report_items
+# holds each figure's report category and label; report/<name>.rst holds its caption.
+for figure, item in REPORT_ITEMS.items():
 
     rule:
         name:
@@ -12,9 +12,9 @@ for figure, (category, title) in FIGURES.items():
             report(
                 FIGURE.replace("{figure}", figure),
                 caption=f"../report/{figure}.rst",
-                category=category,
+                category=item.category,
                 subcategory="{task}",
-                labels={"task": "{task}", "figure": title},
+                labels={"task": "{task}", "figure": item.label},
             ),
         log:
             f"{LOGS}/plot/{{task}}/{figure}.log",

@@ -15,8 +15,7 @@ rule prune:
         runtime=get_resource("prune", "runtime"),
         gpu=get_resource("prune", "gpu"),
     params:
+        run=get_level_run,
         settings=get_level_settings,
-        previous_hash=get_previous_hash,
-        attrs=get_run_attrs,
     script:
         "../scripts/prune.py"

@@ -15,7 +15,7 @@ rule train_dense:
         runtime=get_resource("train_dense", "runtime"),
         gpu=get_resource("train_dense", "gpu"),
     params:
+        run=get_dense_run,
         settings=get_dense_settings,
-        attrs=get_run_attrs,
     script:
         "../scripts/train_dense.py"

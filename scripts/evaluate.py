@@ -8,5 +8,10 @@ from prunesweep import stages  # noqa: E402
 
 sm = snakemake  # noqa: F821
 stages.evaluate(
-    sm.input.network, sm.input.dataset, sm.output[0], dense=sm.input.get("dense"), pqi=sm.params.pqi
+    sm.params.run,
+    sm.input.network,
+    sm.input.dataset,
+    sm.output[0],
+    dense=sm.input.get("dense"),
+    pqi=sm.params.pqi,
 )

@@ -8,12 +8,10 @@ from prunesweep import stages  # noqa: E402
 
 sm = snakemake  # noqa: F821
 stages.prune(
+    sm.params.run,
     sm.input.previous,
     sm.input.dense,
     sm.input.dataset,
     sm.output[0],
-    settings=sm.params.settings,
-    previous_hash=sm.params.previous_hash,
-    attrs=sm.params.attrs,
     threads=sm.threads,
 )

@@ -7,10 +7,4 @@ joblog.capture(snakemake.log[0])  # noqa: F821
 from prunesweep import stages  # noqa: E402
 
 sm = snakemake  # noqa: F821
-stages.train_dense(
-    sm.input.dataset,
-    sm.output[0],
-    settings=sm.params.settings,
-    attrs=sm.params.attrs,
-    threads=sm.threads,
-)
+stages.train_dense(sm.params.run, sm.input.dataset, sm.output[0], threads=sm.threads)

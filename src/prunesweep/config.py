@@ -7,7 +7,6 @@ config stops the workflow before any job runs.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -15,8 +14,6 @@ from pathlib import Path
 
 import jsonschema
 import yaml
-
-from prunesweep import __version__
 
 
 class ConfigError(ValueError):
@@ -47,7 +44,7 @@ def _expected(error: jsonschema.ValidationError) -> str:
     if "minProperties" in schema:
         parts.append(f"at least {schema['minProperties']} entry(ies)")
     if "pattern" in schema:
-        parts.append(f"a name matching {schema['pattern']} (letters and digits, a letter first)")
+        parts.append(f"a name matching {schema['pattern']} (a letter first)")
     text = ", ".join(parts)
     if schema.get("description"):
         text = f"{text} ({schema['description']})" if text else schema["description"]
@@ -84,12 +81,14 @@ def _fill_defaults(instance, schema) -> None:
                 _fill_defaults(value, extra)
 
 
-def check_schema(config: dict, schema: Mapping) -> None:
+def check_schema(config: dict, schema: Mapping, *, prefix: tuple = ()) -> None:
+    """Validate against a JSON schema; `prefix` is where `config` sits in the whole config."""
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(e.path)))
     if not errors:
         return
     err = errors[0]
+    err.path.extendleft(reversed(prefix))
     if err.validator == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
         extra = sorted(set(err.instance) - set(allowed))
@@ -140,13 +139,6 @@ def check_semantics(config: dict) -> None:
     seeds = config["seeds"]
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"config key 'seeds' has value {seeds}, expected distinct seeds")
-    for name, task in config["tasks"].items():
-        fractions = task["fractions"]
-        if abs(sum(fractions.values()) - 1.0) > 1e-9:
-            raise ConfigError(
-                f"config key 'tasks.{name}.fractions' has value {fractions}, "
-                "expected fractions that add up to 1"
-            )
     for name, settings in config["methods"].items():
         if "schedule" in settings:
             _check_schedule(f"methods.{name}.schedule", settings["schedule"])
@@ -178,28 +170,67 @@ def _check_schedule(key: str, schedule) -> None:
         )
 
 
+def check_tasks(config: dict) -> None:
+    """Each task against its plug-in's own schema (filling its defaults) and rules."""
+    from prunesweep.tasks import SIMULATORS, get_task
+
+    for name, settings in config["tasks"].items():
+        simulator = settings["simulator"]
+        if simulator not in SIMULATORS:
+            raise ConfigError(
+                f"config key 'tasks.{name}.simulator' has value {json.dumps(simulator)}, "
+                f"expected one of {sorted(SIMULATORS)}"
+            )
+        task = get_task(simulator)
+        schema = {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["simulator", *task.required],
+            "properties": {"simulator": {"type": "string"}, **task.schema},
+        }
+        _fill_defaults(settings, schema)
+        check_schema(settings, schema, prefix=("tasks", name))
+        _check_finite(settings, ("tasks", name))
+        try:
+            task.check(settings)
+        except ValueError as err:
+            raise ConfigError(f"config key 'tasks.{name}': {err}") from err
+
+
+def load_schema(schema_path: str | Path) -> dict:
+    """The config schema, with the defaults and descriptions owned by the library filled in.
+
+    Training settings are owned by `prunesweep.settings.TrainSettings` (defaults and help text);
+    the YAML schema holds their types and bounds only.
+    """
+    from dataclasses import MISSING, fields
+
+    from prunesweep.settings import TrainSettings
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    properties = schema["$defs"]["training"]["properties"]
+    owned = {f.name for f in fields(TrainSettings)}
+    if set(properties) != owned:
+        raise ValueError(
+            f"{schema_path}: training settings {sorted(properties)} differ from "
+            f"TrainSettings' fields {sorted(owned)}"
+        )
+    for f in fields(TrainSettings):
+        if f.default is not MISSING:
+            properties[f.name]["default"] = f.default
+        properties[f.name]["description"] = f.metadata["help"]
+    return schema
+
+
 def validate(config: dict, schema_path: str | Path) -> dict:
     """Check `config` in place (filling schema defaults) and return it."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
     _fill_defaults(config, schema)
     check_schema(config, schema)
+    check_tasks(config)
     check_semantics(config)
     return config
 
 
 def load(path: str | Path, schema_path: str | Path) -> dict:
     return validate(yaml.safe_load(Path(path).read_text()), schema_path)
-
-
-def settings_hash(settings) -> str:
-    """MD5 of the canonical JSON of `settings` (sorted keys): a run's identity."""
-    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.md5(text.encode()).hexdigest()
-
-
-def provenance(settings) -> dict:
-    return {
-        "config": json.dumps(settings, sort_keys=True, default=str),
-        "config_hash": settings_hash(settings),
-        "prunesweep_version": __version__,
-    }

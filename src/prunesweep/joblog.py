@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from prunesweep.config import ConfigError
-from prunesweep.io import SchemaError
+from prunesweep.files import SchemaError
 
 #: bad inputs, not bugs: the message alone says what is wrong (no traceback)
 INPUT_ERRORS = (SchemaError, FileNotFoundError, ConfigError)

@@ -17,7 +17,7 @@ import seaborn as sns  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from prunesweep.io import VARIABLES  # noqa: E402
+from prunesweep.variables import VARIABLES
 
 
 def label(name: str) -> str:
@@ -281,27 +281,47 @@ def pqi_vs_level(metrics: xr.Dataset, *, palette: str = "colorblind") -> Figure:
     return g.figure
 
 
-FIGURES = {
-    "loss_vs_sparsity": lambda m, s, o: loss_vs_sparsity(
-        m, threshold=s.attrs["threshold"], split=s.attrs["metric"].split("_")[0], **o
-    ),
-    "loss_vs_compression": lambda m, s, o: loss_vs_tradeoff(
-        m,
-        x="compression_ratio",
-        threshold=s.attrs["threshold"],
-        split=s.attrs["metric"].split("_")[0],
-        **o,
-    ),
-    "loss_vs_speedup": lambda m, s, o: loss_vs_tradeoff(
-        m, x="speedup", threshold=s.attrs["threshold"], split=s.attrs["metric"].split("_")[0], **o
-    ),
-    "pqi_vs_level": lambda m, s, o: pqi_vs_level(m, **o),
-    "selected_sparsity": lambda m, s, o: selected_sparsity(s, **o),
-    "layer_sparsity": lambda m, s, o: layer_sparsity(m, s, **o),
-}
+# ------------------------------------------------------------------ report items
+# One function per entry of prunesweep.report_items.ITEMS, all with the same signature.
 
 
-def draw(figure: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
-    if figure not in FIGURES:
-        raise ValueError(f"unknown figure {figure!r}; known: {sorted(FIGURES)}")
-    return FIGURES[figure](metrics, selection, options)
+def _threshold_split(selection: xr.Dataset) -> dict:
+    return {
+        "threshold": selection.attrs["threshold"],
+        "split": selection.attrs["metric"].split("_")[0],
+    }
+
+
+def loss_vs_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return loss_vs_sparsity(metrics, **_threshold_split(selection), palette=palette)
+
+
+def loss_vs_compression_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return loss_vs_tradeoff(
+        metrics, x="compression_ratio", **_threshold_split(selection), palette=palette
+    )
+
+
+def loss_vs_speedup_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return loss_vs_tradeoff(metrics, x="speedup", **_threshold_split(selection), palette=palette)
+
+
+def pqi_vs_level_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return pqi_vs_level(metrics, palette=palette)
+
+
+def selected_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return selected_sparsity(selection, palette=palette)
+
+
+def layer_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return layer_sparsity(metrics, selection, palette=palette)
+
+
+def draw(name: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
+    """The figure of report item `name` (prunesweep.report_items.ITEMS)."""
+    from prunesweep.report_items import ITEMS
+
+    if name not in ITEMS:
+        raise ValueError(f"unknown figure {name!r}; known: {sorted(ITEMS)}")
+    return globals()[ITEMS[name].function](metrics, selection, **options)

@@ -6,13 +6,12 @@ TensorFlow is imported lazily, inside the two stages that train, so every other 
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from prunesweep import io
-from prunesweep.config import provenance, settings_hash
+from prunesweep import files, network_file
+from prunesweep.runs import DenseRun, LevelRun, provenance
 
 
 def log(message: str) -> None:
@@ -20,62 +19,59 @@ def log(message: str) -> None:
 
 
 def simulate(task: str, settings: Mapping, output: str, *, threads: int = 1) -> None:
-    from prunesweep.data import build_dataset
+    """Build the dataset of config task `task` with its plug-in, in `threads` processes."""
+    from prunesweep.dataset import to_dataset
+    from prunesweep.tasks import get_task
 
     def progress(done: int, total: int) -> None:
         log(f"simulated {done:,}/{total:,} samples")
 
     start = time.perf_counter()
-    ds = build_dataset(task, settings, progress=progress, workers=threads)
+    plugin = get_task(settings["simulator"])
+    ds = to_dataset(plugin.build(settings, progress=progress, workers=threads), task=task)
     ds.attrs.update(provenance(dict(settings)))
-    io.write_netcdf(ds, output, step=f"simulate {task}")
+    files.write_netcdf(ds, output, step=f"simulate {task}")
+    failed = ds.attrs.get("n_failed")
     log(
-        f"wrote {ds.sizes['sample']:,} samples ({ds.attrs['n_failed']} failed and dropped) "
-        f"in {time.perf_counter() - start:.1f} s to {output}"
+        f"wrote {ds.sizes['sample']:,} samples"
+        + (f" ({failed} failed and dropped)" if failed is not None else "")
+        + f" in {time.perf_counter() - start:.1f} s to {output}"
     )
 
 
-def _train_settings(settings: Mapping):
-    from prunesweep.settings import TrainSettings
-
-    return TrainSettings.from_config(settings)
-
-
-def train_dense(
-    dataset: str, output: str, *, settings: Mapping, attrs: Mapping, threads: int
-) -> None:
+def train_dense(run: DenseRun, dataset: str, output: str, *, threads: int) -> None:
+    """Train the dense network of `run` from its seed."""
     from prunesweep import data
 
-    seed, arch = int(settings["seed"]), settings["arch"]
     # inputs are checked before TensorFlow is imported, so a bad file fails fast
-    splits = data.load_splits(dataset, expect={"config_hash": settings_hash(settings["task"])})
+    splits = data.load_splits(dataset, expect={"config_hash": run.dataset_hash})
     from prunesweep import train
 
-    train.configure(threads=threads, seed=seed)
-    widths = (len(splits.input_names), *arch["hidden"], len(splits.output_names))
+    train.configure(threads=threads, seed=run.seed)
+    widths = (len(splits.input_names), *run.arch_settings["hidden"], len(splits.output_names))
     net, result, initial = train.train_network(
         None,
         splits,
-        _train_settings(settings["training"]),
+        run.training,
         widths=widths,
-        activation=arch.get("activation", "tanh"),
-        seed=seed,
+        activation=run.arch_settings.get("activation", "tanh"),
+        seed=run.seed,
         stream=0,
         log=log,
-        snapshot_epoch=int(settings["rewind_epoch"]),
+        snapshot_epoch=int(run.settings["rewind_epoch"]),
     )
-    _record(net, result, attrs, settings, target=0.0, achieved=0.0)
+    _record(net, result, run, target=0.0, achieved=0.0)
     extra = {"init": initial}
     if result.snapshot is not None:
         extra["rewind"] = result.snapshot
-    io.write_network(net, output, extra=extra, step=f"train_dense seed {seed}")
+    network_file.write_network(net, output, extra=extra, step=f"train_dense seed {run.seed}")
     log(
         f"dense val loss {result.final_val_loss:.4e} after {len(result.history['loss'])} epochs "
         f"({result.seconds:.1f} s)" + (" - DIVERGED" if result.diverged else "")
     )
 
 
-def _record(net, result, attrs: Mapping, settings: Mapping, *, target, achieved) -> None:
+def _record(net, result, run: DenseRun | LevelRun, *, target, achieved) -> None:
     """The attributes of a network file: settings and outcome, nothing that varies between runs.
 
     No timings (they are in Snakemake's benchmark files and the log), so a rerun gives the same
@@ -84,8 +80,8 @@ def _record(net, result, attrs: Mapping, settings: Mapping, *, target, achieved)
     from prunesweep.train import device_name
 
     net.attrs.update(
-        attrs,
-        **provenance(settings),
+        run.attrs,
+        **provenance(run.settings),
         history=result.history,
         epochs=len(result.history["loss"]),
         best_epoch=result.best_epoch,
@@ -97,29 +93,16 @@ def _record(net, result, attrs: Mapping, settings: Mapping, *, target, achieved)
     )
 
 
-def prune(
-    previous: str,
-    dense: str,
-    dataset: str,
-    output: str,
-    *,
-    settings: Mapping,
-    previous_hash: str,
-    attrs: Mapping,
-    threads: int,
-) -> None:
+def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *, threads: int):
+    """Level k of `run`: prune level k-1 with the method, then retrain with the masks fixed."""
     from prunesweep import data
     from prunesweep.pruning import masks as mask_ops
-    from prunesweep.pruning import next_masks, parse_method
+    from prunesweep.pruning import next_masks
 
-    level, seed = int(settings["level"]), int(settings["dense"]["seed"])
-    method_settings = dict(settings["method"])
-    schedule = method_settings.pop("schedule", [])
-    method = parse_method(attrs["method"], method_settings, default_schedule=schedule)
+    level, seed, method = run.level, run.seed, run.spec
     # inputs are checked before TensorFlow is imported, so a bad file fails fast
-    prev = io.read_network(previous, expect={"config_hash": previous_hash})
-    task_hash = settings_hash(settings["dense"]["task"])
-    splits = data.load_splits(dataset, expect={"config_hash": task_hash})
+    prev = network_file.read_network(previous, expect={"config_hash": run.previous.config_hash})
+    splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
     from prunesweep import train
 
     train.configure(threads=threads, seed=seed * 1000 + level)
@@ -127,15 +110,15 @@ def prune(
     pruned = prev.with_masks(masks)
     if method.rewinds:
         suffix = "init" if method.rewind == "init" else "rewind"
-        start = io.read_rewind_layers(
-            dense, suffix, expect={"config_hash": settings_hash(settings["dense"])}
+        start = network_file.read_rewind_layers(
+            dense, suffix, expect={"config_hash": run.dense.config_hash}
         )
         rewound = [
             dataclasses.replace(lay, kernel=s.kernel.copy(), bias=s.bias.copy())
             for lay, s in zip(pruned.layers, start, strict=True)
         ]
         pruned = dataclasses.replace(pruned, layers=rewound).with_masks(masks)
-    target = method.target_sparsity(level)  # exact counts are checked inside next_masks
+    target = run.target_sparsity  # exact counts are checked inside next_masks
     achieved = mask_ops.total_sparsity([m[0] for m in masks])
     log(
         f"level {level}: {method.kind} pruning to weight sparsity {achieved:.4f}"
@@ -144,7 +127,7 @@ def prune(
     net, result, _ = train.train_network(
         pruned,
         splits,
-        _train_settings(settings["retraining"]),
+        run.retraining,
         widths=prev.widths,
         activation=prev.activation,
         seed=seed,
@@ -154,56 +137,60 @@ def prune(
     for before, after in zip(masks, net.layers, strict=True):
         if not ((before[0] == after.kernel_mask).all() and (before[1] == after.bias_mask).all()):
             raise RuntimeError("masks changed during retraining")
-    _record(net, result, attrs, settings, target=target, achieved=achieved)
-    io.write_network(net, output, step=f"prune {attrs['method']} level {level}")
+    _record(net, result, run, target=target, achieved=achieved)
+    network_file.write_network(net, output, step=f"prune {run.method} level {level}")
     log(
         f"level {level}: val loss {result.final_val_loss:.4e} ({result.seconds:.1f} s)"
         + (" - DIVERGED: flagged, the sweep goes on" if result.diverged else "")
     )
 
 
-def evaluate(network: str, dataset: str, output: str, *, dense: str | None, pqi: Mapping) -> None:
+def evaluate(
+    run: DenseRun | LevelRun,
+    network: str,
+    dataset: str,
+    output: str,
+    *,
+    dense: str | None,
+    pqi: Mapping,
+) -> None:
+    """Metrics of one level of `run` (NumPy only), after checking each file it reads is `run`'s."""
     from prunesweep import data
     from prunesweep.evaluate import evaluate_level
 
-    net = io.read_network(network)
-    # the level's own settings name the dense network and the task it came from: check both files
-    own = json.loads(net.attrs["config"]) if "config" in net.attrs else {}
-    dense_settings = own.get("dense", own)
+    net = network_file.read_network(network, expect={"config_hash": run.config_hash})
     dense_val = None
     if dense is not None:
-        expect = {"config_hash": settings_hash(own["dense"])} if "dense" in own else None
-        dense_val = float(io.read_network(dense, expect=expect).attrs.get("final_val_loss", "nan"))
-    task = dense_settings.get("task")
-    expect = {"config_hash": settings_hash(task)} if task is not None else None
-    splits = data.load_splits(dataset, expect=expect)
+        dense_net = network_file.read_network(dense, expect={"config_hash": run.dense.config_hash})
+        dense_val = float(dense_net.attrs.get("final_val_loss", "nan"))
+    splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
     try:
         ds = evaluate_level(net, splits, dense_val_loss=dense_val, pqi=pqi)
     except RuntimeError as err:
-        raise io.SchemaError(f"network file {network}: {err}") from err
-    io.write_netcdf(ds, output, step=f"evaluate {network}")
+        raise files.SchemaError(f"network file {network}: {err}") from err
+    files.write_netcdf(ds, output, step=f"evaluate {network}")
     log(f"val loss {float(ds['val_loss']):.4e} at sparsity {float(ds['sparsity']):.4f}")
 
 
 def aggregate(
     level_files, dense_files, output: str, *, methods, archs, seeds, task, config: Mapping
 ) -> None:
-    from prunesweep.aggregate import aggregate as combine
+    from prunesweep.summary import combine_metrics
 
-    ds = combine(level_files, dense_files, methods=methods, archs=archs, seeds=seeds)
+    ds = combine_metrics(level_files, dense_files, methods=methods, archs=archs, seeds=seeds)
     # only settings that change the metrics: editing plots, resources or selection reruns no
     # aggregate (the rule's params do not hold them), so they must not be recorded here either
     settings = {k: v for k, v in config.items() if k not in ("plots", "resources", "selection")}
     ds.attrs.update(task=task, **provenance(settings))
-    io.write_netcdf(ds, output, step=f"aggregate {task}")
+    files.write_netcdf(ds, output, step=f"aggregate {task}")
 
 
 def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
-    from prunesweep.select import select_levels
+    from prunesweep.selection import select_levels
 
-    ds = select_levels(io.open_netcdf(metrics, kind="metrics"), threshold=threshold, split=split)
+    ds = select_levels(files.open_netcdf(metrics, kind="metrics"), threshold=threshold, split=split)
     ds.attrs.update(title="prunesweep selection: sparsest level under the threshold")
-    io.write_netcdf(ds, output, step="select")
+    files.write_netcdf(ds, output, step="select")
     none = int((ds["has_selection"] == 0).sum())
     log(f"selected levels: {ds['selected_level'].values.tolist()} ({none} without a level)")
 
@@ -215,11 +202,13 @@ def plot(figure: str, metrics: str, selection: str, output: str, *, palette: str
 
     fig = draw(
         figure,
-        io.open_netcdf(metrics, kind="metrics"),
-        io.open_netcdf(selection, kind="selection"),
+        files.open_netcdf(metrics, kind="metrics"),
+        files.open_netcdf(selection, kind="selection"),
         palette=palette,
     )
-    io.atomic_save(lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"), output)
+    files.atomic_save(
+        lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"), output
+    )
     plt.close(fig)
 
 
@@ -233,10 +222,9 @@ def export(
     """
     import xarray as xr
 
-    from prunesweep.export import export as shrink_and_choose
-    from prunesweep.export import save_exported
+    from prunesweep.export import export_model, save_exported
 
-    sel = io.open_netcdf(selection, kind="selection", required=("selected_level",))
+    sel = files.open_netcdf(selection, kind="selection", required=("selected_level",))
     where = {"arch": arch, "method": method, "seed": int(seed)}
     level = int(sel["selected_level"].sel(where))
     if level < 0:
@@ -252,11 +240,11 @@ def export(
                 **where,
             }
         )
-        io.write_netcdf(empty, output, step="export")
+        files.write_netcdf(empty, output, step="export")
         log(note)
         return
-    net = io.read_network(levels[level])
-    model = shrink_and_choose(net)
+    net = network_file.read_network(levels[level])
+    model = export_model(net)
     model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"])
     save_exported(model, output, step=f"export level {level}")
     log(

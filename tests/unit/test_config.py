@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from prunesweep import config as psconfig
+from prunesweep.runs import settings_hash
 from tests.conftest import ROOT
 
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -66,7 +67,10 @@ BAD = [
     ("methods.nodal.schedule", [0.3, 0.2], "'methods.nodal.schedule'"),
     ("methods", {}, "'methods' has value {}"),
     ("tasks.moth.n_samples", 5, "'tasks.moth.n_samples' has value 5"),
-    ("tasks.moth.simulator", "fly", "'tasks.moth.simulator'"),
+    ("tasks.moth.simulator", "fly", "'tasks.moth.simulator' has value \"fly\", expected one of"),
+    ("tasks.moth.horizon", -1.0, "'tasks.moth.horizon' has value -1.0"),
+    ("tasks.moth.speed", 3, "'tasks.moth.speed' is not a known key"),
+    ("tasks.my-task", {"simulator": "moth"}, "'tasks.my-task' has a name"),
     ("tasks.moth.fractions", {"train": 0.5, "val": 0.2, "test": 0.2}, "add up to 1"),
     ("resources.prune.gpu", -1, "'resources.prune.gpu' has value -1"),
 ]
@@ -84,5 +88,5 @@ def test_bad_config_gives_one_line_naming_the_key(key, value, message):
 
 def test_settings_hash_ignores_key_order_but_not_values():
     a = {"x": 1, "y": [1, 2]}
-    assert psconfig.settings_hash(a) == psconfig.settings_hash({"y": [1, 2], "x": 1})
-    assert psconfig.settings_hash(a) != psconfig.settings_hash({"x": 2, "y": [1, 2]})
+    assert settings_hash(a) == settings_hash({"y": [1, 2], "x": 1})
+    assert settings_hash(a) != settings_hash({"x": 2, "y": [1, 2]})

@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
+from prunesweep.integrators.rosenbrock import DenseProblem
 from prunesweep.tasks import moth
+from prunesweep.tasks.moth import dynamics
 
 P = moth.MothParameters()
 HORIZON = moth.DEFAULT_HORIZON
 
 
 def direct_rhs(state: np.ndarray, controls: np.ndarray, p: moth.MothParameters = P) -> np.ndarray:
-    """research/moth.md sec. 1.3 transcribed term by term for one sample, solved with LAPACK."""
+    """docs/moth-model.md (equations of motion) term by term for one sample, solved by LAPACK."""
     x, xd, y, yd, th, thd, ph, phd = state
     force, alpha, tau = controls
     m1, m2, l1, l2 = p.m1, p.m2, p.L1, p.L2
@@ -136,9 +138,46 @@ def test_jacobian_matches_finite_differences(random_batch):
     assert np.max(np.abs(jac - fd) / (np.abs(fd) + 1e-6 * row_scale)) < 1e-4
 
 
+def test_mass_matrix_is_the_one_of_the_equations(random_batch):
+    state, _ = random_batch
+    mass = moth.mass_matrix(state)
+    th, ph = state[:, 4], state[:, 6]
+    m1l1, m2l2 = P.m1 * P.L1, P.m2 * P.L2
+    np.testing.assert_allclose(mass[:, 0, 2], -m1l1 * np.sin(th), rtol=1e-14)
+    np.testing.assert_allclose(mass[:, 1, 3], m2l2 * np.cos(ph), rtol=1e-14)
+    np.testing.assert_allclose(mass[:, 3, 3], P.I2 + P.m2 * P.L2**2, rtol=1e-14)
+    np.testing.assert_array_equal(mass, mass.transpose(0, 2, 1))
+    assert np.all(np.linalg.eigvalsh(mass) > 0)
+
+
 # ---------------------------------------------------------------------------------------------
 # Integrator
 # ---------------------------------------------------------------------------------------------
+
+
+def test_structured_stage_solve_equals_the_generic_dense_solve(random_batch):
+    # MothProblem eliminates the stage systems in closed form; DenseProblem solves
+    # (I/(h gamma) - J) U = r with LAPACK from the analytic Jacobian. Same U to rounding.
+    state, controls = random_batch
+    y = dynamics.to_internal(state)
+    args = dynamics.controls_internal(controls)
+    perm = dynamics.TO_INTERNAL
+
+    def jac_internal(y, args):
+        return moth.jacobian(dynamics.to_state(y), controls)[:, perm][:, :, perm]
+
+    structured, dense = moth.MothProblem(), DenseProblem(moth.MothProblem().rhs, jac_internal)
+    r = np.random.default_rng(3).normal(size=y.shape) * moth.STATE_SCALES[perm, None] * 1e3
+    for h in (1e-6, 1e-4, 2e-3):
+        hg = np.full(y.shape[1], 0.2119 * h)
+        f_s, solve_s = structured.linearize(y, args, hg)
+        f_d, solve_d = dense.linearize(y, args, hg)
+        np.testing.assert_array_equal(f_s, f_d)
+        u_s, u_d = np.empty_like(y), np.empty_like(y)
+        solve_s(r, u_s)
+        solve_d(r, u_d)
+        scale = np.abs(u_d).max(axis=1, keepdims=True)
+        assert np.max(np.abs(u_s - u_d) / scale) < 1e-11, h  # measured <= 1.1e-13
 
 
 def test_integrator_matches_tight_radau_per_trajectory(random_batch):

@@ -13,10 +13,10 @@ import pytest
 import xarray as xr
 import yaml
 
-from prunesweep import aggregate, data, io, joblog, plots
 from prunesweep import config as psconfig
+from prunesweep import data, files, joblog, network_file, plots, summary
 from prunesweep.evaluate import evaluate_level
-from prunesweep.select import select_levels
+from prunesweep.selection import select_levels
 from tests.conftest import ROOT, random_network
 from tests.unit.test_config import DELETE, set_key  # noqa: F401
 from tests.unit.test_evaluate import splits_for
@@ -31,9 +31,9 @@ DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 def test_same_network_gives_the_same_bytes(tmp_path, net):
     """No timestamps or timings in files: two writes of the same thing are identical."""
     net.attrs.update(history={"loss": [0.2], "val_loss": [0.3]}, config_hash="abc")
-    a = io.write_network(net, tmp_path / "a.nc", step="prune magnitude level 1")
+    a = network_file.write_network(net, tmp_path / "a.nc", step="prune magnitude level 1")
     os.utime(a, (0, 0))  # would anything read the clock, the second write would differ
-    b = io.write_network(net, tmp_path / "b.nc", step="prune magnitude level 1")
+    b = network_file.write_network(net, tmp_path / "b.nc", step="prune magnitude level 1")
     assert a.read_bytes() == b.read_bytes()
     with xr.open_dataset(b) as ds:
         assert ds.attrs["history"] == "prune magnitude level 1 - prunesweep 0.1.0"
@@ -45,14 +45,14 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path, net):
     stale.write_bytes(b"half a file")
     other = tmp_path / ".level02.nc.k1ll3d.tmp"  # another output's: not ours to touch
     other.write_bytes(b"x")
-    assert io.stale_temp_files(target) == [stale]
-    io.write_network(net, target)
+    assert files.stale_temp_files(target) == [stale]
+    network_file.write_network(net, target)
     assert not stale.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "level01.nc"]
 
 
 def test_failed_rewrite_keeps_the_previous_file_whole(tmp_path, net):
-    target = io.write_network(net, tmp_path / "dense.nc")
+    target = network_file.write_network(net, tmp_path / "dense.nc")
     before = target.read_bytes()
 
     def crash(tmp):
@@ -60,7 +60,7 @@ def test_failed_rewrite_keeps_the_previous_file_whole(tmp_path, net):
         raise KeyboardInterrupt  # Ctrl-C in the middle of a write
 
     with pytest.raises(KeyboardInterrupt):
-        io.atomic_save(crash, target)
+        files.atomic_save(crash, target)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dense.nc"]
 
@@ -69,7 +69,7 @@ def test_results_get_the_usual_permissions(tmp_path, net):
     """mkstemp makes rw------- files; a result must be readable like any file the user writes."""
     old = os.umask(0o022)
     try:
-        path = io.write_network(net, tmp_path / "dense.nc")
+        path = network_file.write_network(net, tmp_path / "dense.nc")
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
@@ -99,7 +99,7 @@ def dataset_file(tmp_path, n=60, **changes):
             ds = ds.drop_vars(name)
         else:
             ds[name] = (ds[name].dims, value)
-    return io.write_netcdf(ds, tmp_path / "moth.nc")
+    return files.write_netcdf(ds, tmp_path / "moth.nc")
 
 
 def test_a_good_dataset_loads(tmp_path):
@@ -119,56 +119,59 @@ def test_a_good_dataset_loads(tmp_path):
 )
 def test_bad_dataset_names_the_file(tmp_path, changes, message):
     path = dataset_file(tmp_path, **changes)
-    with pytest.raises(io.SchemaError, match=message) as err:
+    with pytest.raises(files.SchemaError, match=message) as err:
         data.load_splits(path)
     assert str(path) in str(err.value)
 
 
 def test_dataset_from_another_config_is_refused(tmp_path):
     path = dataset_file(tmp_path)
-    with pytest.raises(io.SchemaError, match="config_hash='task-hash'.*another config"):
+    with pytest.raises(files.SchemaError, match="config_hash='task-hash'.*another config"):
         data.load_splits(path, expect={"config_hash": "other"})
 
 
 def test_rewind_weights_are_checked_too(tmp_path, net):
     net.attrs["config_hash"] = "dense-hash"
-    path = io.write_network(net, tmp_path / "dense.nc", extra={"init": net.layers})
-    assert len(io.read_rewind_layers(path, "init", expect={"config_hash": "dense-hash"})) == 3
-    with pytest.raises(io.SchemaError, match="dense network file .*another config"):
-        io.read_rewind_layers(path, "init", expect={"config_hash": "other"})
-    with pytest.raises(io.SchemaError, match="no 'rewind' weights"):
-        io.read_rewind_layers(path, "rewind")
+    path = network_file.write_network(net, tmp_path / "dense.nc", extra={"init": net.layers})
+    assert (
+        len(network_file.read_rewind_layers(path, "init", expect={"config_hash": "dense-hash"}))
+        == 3
+    )
+    with pytest.raises(files.SchemaError, match="dense network file .*another config"):
+        network_file.read_rewind_layers(path, "init", expect={"config_hash": "other"})
+    with pytest.raises(files.SchemaError, match="no 'rewind' weights"):
+        network_file.read_rewind_layers(path, "rewind")
 
 
 def test_truncated_file_says_what_to_do(tmp_path, net):
-    path = io.write_network(net, tmp_path / "level01.nc")
+    path = network_file.write_network(net, tmp_path / "level01.nc")
     path.write_bytes(path.read_bytes()[:500])
     with pytest.raises(
-        io.SchemaError, match="truncated or not NetCDF.*remake it with `snakemake --forcerun"
+        files.SchemaError, match="truncated or not NetCDF.*remake it with `snakemake --forcerun"
     ):
-        io.read_network(path)
+        network_file.read_network(path)
 
 
 def metrics_file(tmp_path, name, **attrs):
     ds = evaluate_level(random_network(), splits_for(random_network()))
     ds.attrs.update(attrs)
-    return str(io.write_netcdf(ds, tmp_path / name))
+    return str(files.write_netcdf(ds, tmp_path / name))
 
 
 def test_aggregate_names_a_metrics_file_without_its_run(tmp_path):
     good = metrics_file(tmp_path, "dense.nc", arch="a", seed=1)
     level = metrics_file(tmp_path, "level01.nc", arch="a", seed=1, method="m", level=1)
-    out = aggregate.aggregate([level], [good], methods=["m"], archs=["a"], seeds=[1])
+    out = summary.combine_metrics([level], [good], methods=["m"], archs=["a"], seeds=[1])
     assert out["val_loss"].shape == (1, 1, 1, 2)
     bad = metrics_file(tmp_path, "level02.nc", arch="a", seed=1)
     with pytest.raises(
-        io.SchemaError, match=r"level02.nc lacks attribute\(s\) \['method', 'level'\]"
+        files.SchemaError, match=r"level02.nc lacks attribute\(s\) \['method', 'level'\]"
     ):
-        aggregate.aggregate([bad], [good], methods=["m"], archs=["a"], seeds=[1])
+        summary.combine_metrics([bad], [good], methods=["m"], archs=["a"], seeds=[1])
 
 
 def test_failure_line_is_one_line_naming_the_file():
-    err = io.SchemaError("network file results/x/level01.nc cannot be read\nas NetCDF")
+    err = files.SchemaError("network file results/x/level01.nc cannot be read\nas NetCDF")
     line = joblog.failure_line(err, "prune")
     expected = "network file results/x/level01.nc cannot be read as NetCDF"
     assert line == f"prunesweep: prune stopped: {expected}"

@@ -24,7 +24,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from prunesweep import io
+from prunesweep import network_file
 from tests.workflow.conftest import ROOT, SNAKEMAKE, copy_project, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -510,7 +510,7 @@ def test_diverging_levels_are_flagged_and_the_sweep_goes_on(base_run, tmp_path):
 
     for level in (1, 2):
         assert "DIVERGED" in job_log(work, "prune", level)
-        net = io.read_network(work / LEVEL.format(level))
+        net = network_file.read_network(work / LEVEL.format(level))
         assert int(net.attrs["diverged"]) == 1
         assert all(np.isfinite(layer.kernel).all() for layer in net.layers)
     with xr.open_dataset(work / "results/summary/moth/metrics.nc") as metrics:

@@ -7,9 +7,9 @@ import pytest
 import xarray as xr
 import yaml
 
-from prunesweep import io
+from prunesweep import network_file
 from prunesweep.pruning import parse_method, prune_count
-from prunesweep.select import select_levels
+from prunesweep.selection import select_levels
 from tests.workflow.conftest import TINY, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -26,7 +26,7 @@ def chain(workdir, arch, seed, name):
     files = [run / "dense.nc"] + [
         run / f"{name}/level{k:02d}.nc" for k in range(1, method(name).n_levels + 1)
     ]
-    return [io.read_network(f) for f in files]
+    return [network_file.read_network(f) for f in files]
 
 
 def test_dataset_is_labelled_and_split(tiny_run):

@@ -1,6 +1,6 @@
 """Magnitude pruning: the smallest |w| among the live kernel weights go first.
 
-The original protocol (research/moth.md §4) prunes every kernel to the same sparsity (`scope:
+The original protocol (docs/methods.md §2) prunes every kernel to the same sparsity (`scope:
 layer`) and never prunes biases. Layer i ends a level with exactly `prune_count(n_i, target)`
 kernel weights pruned; `scope: global` instead prunes `prune_count(sum n_i, target)` weights in
 total, ranked across all kernels at once. Lottery-ticket pruning uses the same masks and adds

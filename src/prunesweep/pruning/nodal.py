@@ -1,6 +1,6 @@
 """Nodal (neuron) pruning: whole hidden units are removed, smallest L2 norm first.
 
-This is pNIF's "force the nodes with the smallest L2 norms to zero" (research/nif_pqi.md A').
+This is pNIF's "force the nodes with the smallest L2 norms to zero" (docs/methods.md §5).
 The target sparsity is the fraction of *hidden units* removed, in every hidden layer alike:
 hidden layer i ends a level with exactly `prune_count(width_i, target)` units dead, and always
 at least one alive. Output units and inputs are never removed.

@@ -3,7 +3,7 @@
 I_{p,q}(w) = 1 - d^(1/q - 1/p) * ||w||_p / ||w||_q for 0 < p < q, computed over the live weights
 only, in the reference code's stable form 1 - (mean |w|^p)^(1/p) / (mean |w|^q)^(1/q). It is 0
 for a constant vector, largest for a one-hot vector, scale invariant, and rises when mass moves
-from a small entry to a large one (research/nif_pqi.md B.1).
+from a small entry to a large one (docs/methods.md §6; Hurley & Rickard 2009).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sparsity-informed Adaptive Pruning (SAP; Diao et al., ICLR 2023, Algorithm 1).
 
 SAP has no schedule: at every iteration it reads how sparse the trained weights already are
-(their PQ Index I) and prunes accordingly (research/nif_pqi.md B.2). For each group of live
+(their PQ Index I) and prunes accordingly (docs/methods.md §7). For each group of live
 kernel weights (a kernel column in `neuron` scope, a kernel in `layer` scope, all kernels in
 `global` scope) with d live weights:
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from prunesweep.select import select_levels
+from prunesweep.selection import select_levels
 
 
 def metrics(val, sparsity, diverged=None):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import xarray as xr
 
-from prunesweep.io import SchemaError, open_netcdf
+from prunesweep.files import SchemaError, open_netcdf
 
 SCALARS_INT = ("remaining_params", "total_params", "flops_dense", "flops", "epochs")
 
@@ -31,7 +31,7 @@ def _read(path, attrs, variables):
     return ds, found
 
 
-def aggregate(
+def combine_metrics(
     level_files: Iterable[str],
     dense_files: Iterable[str],
     *,

@@ -1,0 +1,172 @@
+"""The exported model: shrunk layers run in NumPy/SciPy, each in the format measured for the batch.
+
+Which product is fastest depends on the batch size, so the model keeps one format per layer and
+reference batch and `predict` dispatches on the batch it is given (nearest reference in log
+scale). Activation buffers are reused per thread, since allocating them is a noticeable part of a
+small batch's call.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from prunesweep.export.layer import ExportedLayer, min_uint
+
+#: `predict` keeps its activation buffers between calls for batches up to this size
+CACHE_BATCH = 1024
+
+_IN_PLACE = {
+    "tanh": lambda h: np.tanh(h, out=h),
+    "relu": lambda h: np.maximum(h, 0.0, out=h),
+    "linear": lambda h: h,
+}
+
+
+@dataclass
+class ExportedModel:
+    """A shrunk network with a measured format per layer; `predict` runs in NumPy/SciPy."""
+
+    layers: list[ExportedLayer]
+    activation: str
+    kept: list[np.ndarray]  # kept units per dimension (inputs, hidden..., outputs), original ids
+    original_widths: tuple[int, ...]
+    input_names: tuple[str, ...] = ()  # all original input names (also the dropped ones)
+    output_names: tuple[str, ...] = ()
+    reference_batches: tuple[int, ...] = (64,)
+    choice: str = "forced"  # "measured" (timed here) or "forced" (given to `export_model`)
+    timings: list[dict] = field(default_factory=list)  # per layer {format: {batch: seconds}}
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.reference_batches = tuple(int(b) for b in self.reference_batches)
+        refs = self.reference_batches
+        if not refs or refs[0] < 1 or list(refs) != sorted(set(refs)):
+            raise ValueError(f"reference batches must be positive and increasing. Received: {refs}")
+        if self.activation not in _IN_PLACE:
+            raise ValueError(f"unknown activation {self.activation!r}")
+        self.kept = [np.asarray(k, dtype=np.int64) for k in self.kept]
+        self.original_widths = tuple(int(w) for w in self.original_widths)
+        if len(self.kept) != len(self.layers) + 1:
+            raise ValueError(f"expected {len(self.layers) + 1} kept-unit index arrays")
+        for i, layer in enumerate(self.layers, start=1):
+            if len(layer.formats) != len(refs):
+                raise ValueError(
+                    f"layer {i} has {len(layer.formats)} formats for {len(refs)} reference batches"
+                )
+            if layer.shape != (len(self.kept[i - 1]), len(self.kept[i])):
+                raise ValueError(f"layer {i} shape {layer.shape} does not match the kept units")
+        # batch n uses reference k when n lies below the log-midpoint to reference k + 1
+        self._bounds = [math.sqrt(a * b) for a, b in zip(refs[:-1], refs[1:], strict=True)]
+        self._act = _IN_PLACE[self.activation]
+        self._all_inputs = np.array_equal(self.kept[0], np.arange(self.original_widths[0]))
+        self._input_index = self.kept[0].astype(min_uint(max(self.original_widths[0] - 1, 0)))
+        self._local = threading.local()
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return tuple(len(k) for k in self.kept)
+
+    @property
+    def formats(self) -> list[tuple[str, ...]]:
+        """Per layer, the format used at each reference batch."""
+        return [layer.formats for layer in self.layers]
+
+    def formats_for(self, batch: int) -> list[str]:
+        """The per-layer formats `predict` uses for `batch` samples."""
+        k = bisect.bisect_right(self._bounds, batch)
+        return [layer.formats[k] for layer in self.layers]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of every array the model holds (weights, CSR indices, biases, input index)."""
+        extra = 0 if self._all_inputs else self._input_index.nbytes
+        return sum(layer.nbytes for layer in self.layers) + extra
+
+    @property
+    def nnz(self) -> int:
+        """Live weights after shrinking (the CSR entries, or the dense non-zeros)."""
+        return sum(layer.nnz for layer in self.layers)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs for x of shape (batch, n_inputs) (or one sample (n_inputs,)), float32."""
+        x = np.asarray(x, dtype=np.float32)
+        single = x.ndim == 1
+        if single:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.original_widths[0]:
+            raise ValueError(
+                f"expected inputs of shape (batch, {self.original_widths[0]}). Received: {x.shape}"
+            )
+        if not self._all_inputs:
+            x = x[:, self._input_index]
+        k = bisect.bisect_right(self._bounds, x.shape[0])
+        last = len(self.layers) - 1
+        if x.shape[0] == 1:  # one sample: vectors, no buffers
+            v = np.ascontiguousarray(x[0])
+            for i, layer in enumerate(self.layers):
+                v = layer.forward_one(v, layer.formats[k])
+                if i < last:
+                    self._act(v)
+            return v if single else v[None, :]
+        buffers = self._buffers(x.shape[0])
+        h = buffers[0]  # (features + a row of ones, batch): CSR rows are output units
+        h[:-1] = x.T
+        for i, layer in enumerate(self.layers):
+            h = layer.forward(h, layer.formats[k], buffers[i + 1])
+            if i < last:
+                self._act(h[:-1])
+        out = h.T.copy(order="C")  # h is a reused buffer: the result must not be a view
+        return out[0] if single else out
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in ("_local", "_act"):  # thread-local buffers and a lambda: rebuilt on load
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._act = _IN_PLACE[self.activation]
+
+    def _buffers(self, batch: int) -> list[np.ndarray]:
+        """Activation buffers (width + 1, batch) with their row of ones, one per dimension.
+
+        Reused between calls of the same thread for batches up to CACHE_BATCH (where the
+        allocations are a noticeable part of a call), so `predict` is thread-safe.
+        """
+        cached = getattr(self._local, "buffers", None)
+        if cached is not None and cached[0].shape[1] == batch:
+            return cached
+        buffers = []
+        for width in self.widths[:-1]:
+            buffer = np.empty((width + 1, batch), np.float32)
+            buffer[width] = 1.0
+            buffers.append(buffer)
+        buffers.append(np.empty((self.widths[-1], batch), np.float32))  # outputs: no ones
+        if batch <= CACHE_BATCH:
+            self._local.buffers = buffers
+        return buffers
+
+    __call__ = predict
+
+    def summary(self) -> str:
+        lines = [
+            f"exported {'-'.join(map(str, self.original_widths))} -> "
+            f"{'-'.join(map(str, self.widths))} ({self.activation}), {self.nnz:,} weights, "
+            f"{self.nbytes:,} bytes; formats {self.choice} at batch "
+            f"{', '.join(map(str, self.reference_batches))}"
+        ]
+        for i, layer in enumerate(self.layers, start=1):
+            n_in, n_out = layer.shape
+            density = layer.nnz / max(1, n_in * n_out)
+            lines.append(
+                f"  layer {i}: {layer.original_shape[0]}x{layer.original_shape[1]} -> "
+                f"{n_in}x{n_out}, density {density:.3f}, formats {'/'.join(layer.formats)}"
+            )
+        return "\n".join(lines)

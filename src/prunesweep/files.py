@@ -1,0 +1,178 @@
+"""NetCDF files of prunesweep: atomic writers and checked readers.
+
+Every file a stage writes goes through `write_netcdf`: it checks that each variable carries `units`
+and `long_name`, writes to a temporary name beside the target and renames, so a file that exists is
+complete. Readers check what they read and name the file in every error.
+
+Result files hold no run-time-varying facts (no wall-clock timestamps, no timings): the same config
+gives the same bytes on the CPU. Timings are in Snakemake's benchmark files and the job logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from prunesweep import __version__
+from prunesweep.variables import annotate
+
+
+class SchemaError(ValueError):
+    """A NetCDF file does not have the variables, dimensions or attributes it should."""
+
+
+def validate(ds: xr.Dataset, *, where: str = "dataset") -> None:
+    """Reject a dataset whose variables lack units or long_name."""
+    for name in ds.data_vars:
+        missing = [a for a in ("units", "long_name") if a not in ds[name].attrs]
+        if missing:
+            raise SchemaError(f"{where}: variable {name!r} lacks attribute(s) {missing}")
+
+
+def clean_attrs(attrs: Mapping) -> dict:
+    """NetCDF attrs must be str, numbers or arrays: bool -> int, None dropped, dicts -> JSON."""
+    out = {}
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if isinstance(value, bool | np.bool_):
+            value = int(value)
+        elif isinstance(value, Mapping):
+            value = json.dumps(value, sort_keys=True)
+        elif isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            value = json.dumps(list(value))
+        out[str(key)] = value
+    return out
+
+
+def history_line(step: str) -> str:
+    """The step that wrote a file, for its CF `history` attribute.
+
+    No timestamp, on purpose: a timestamp would make two runs of the same config differ in bytes.
+    When a job ran is in its log and in Snakemake's metadata (`snakemake --summary`).
+    """
+    return f"{step} - prunesweep {__version__}"
+
+
+def write_netcdf(
+    ds: xr.Dataset,
+    path: str | os.PathLike,
+    *,
+    step: str = "",
+    encoding: Mapping[str, dict] | None = None,
+) -> Path:
+    """Write `ds` atomically: a temporary file in the same folder, then a rename.
+
+    `encoding` maps variable names to NetCDF encoding keys merged over the default below (e.g. a
+    writer of small files that compresses sooner): the caller's keys win.
+    """
+    path = Path(path)
+    annotate(ds)
+    validate(ds, where=str(path))
+    ds.attrs = clean_attrs(ds.attrs)
+    ds.attrs.setdefault("source", f"prunesweep {__version__}")
+    if step:
+        previous = ds.attrs.get("history", "")
+        ds.attrs["history"] = (previous + "\n" if previous else "") + history_line(step)
+    merged: dict = {}
+    for name, var in ds.data_vars.items():
+        if var.dtype == bool or str(name).endswith("mask") or "_mask_" in str(name):
+            merged[name] = {"dtype": "int8", "_FillValue": None}
+        elif var.dtype.kind == "f":
+            merged[name] = {"_FillValue": None if var.dtype == np.float32 else np.nan}
+        if var.size > 100_000 and var.dtype.kind in "fi":
+            merged.setdefault(name, {}).update(zlib=True, complevel=4, shuffle=True)
+    for name, keys in (encoding or {}).items():
+        merged[name] = {**merged.get(name, {}), **keys}
+    return atomic_save(
+        lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=merged), path
+    )
+
+
+def _temp_pattern(path: Path) -> str:
+    return f".{path.name}.*.tmp"
+
+
+def stale_temp_files(path: str | os.PathLike) -> list[Path]:
+    """Temporary files of `path` left behind by a writer that was killed (SIGKILL, power loss)."""
+    path = Path(path)
+    return sorted(path.parent.glob(_temp_pattern(path))) if path.parent.is_dir() else []
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask is not atomic)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_save(write, path: str | os.PathLike) -> Path:
+    """Call `write(tmp_path)` and rename the result to `path`, so `path` is whole or absent.
+
+    The temporary file lies beside `path` (same file system, so the rename is atomic) and is synced
+    to disk before the rename. A writer killed with SIGKILL cannot clean up after itself; the next
+    write of the same `path` (Snakemake reruns the job) removes what it left. Should a job of a
+    killed Snakemake still be writing, its rename then fails and it leaves nothing.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in stale_temp_files(path):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        # mkstemp creates the file rw------- ; give the result the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_netcdf(
+    path: str | os.PathLike, *, kind: str, required: tuple[str, ...] = ()
+) -> xr.Dataset:
+    """Open and load a prunesweep file, naming the file in every error."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file {path} does not exist")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            ds = ds.load()
+    except Exception as err:  # truncated or not NetCDF at all
+        raise SchemaError(
+            f"{kind} file {path} cannot be read as NetCDF, truncated or not NetCDF ({err}); "
+            f"remake it with `snakemake --forcerun {path}` and your usual options"
+        ) from err
+    missing = [name for name in required if name not in ds.variables]
+    if missing:
+        raise SchemaError(f"{kind} file {path} lacks required variable(s) {missing}")
+    return ds
+
+
+def check_expected(ds: xr.Dataset, path, *, kind: str, expect: Mapping | None) -> None:
+    """Refuse a file whose attributes differ from what this job requires (e.g. `config_hash`)."""
+    for key, value in (expect or {}).items():
+        found = ds.attrs.get(key)
+        if str(found) != str(value):
+            raise SchemaError(
+                f"{kind} file {path}: attribute {key}={found!r}, but this job expects {value!r} "
+                f"(a file from another config or run? Remake it with `snakemake --forcerun {path}` "
+                "and your usual options)"
+            )

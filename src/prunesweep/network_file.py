@@ -1,0 +1,148 @@
+"""The network file: a trained, possibly pruned MLP as labelled NetCDF arrays, and back.
+
+Per layer i: kernel_i(dim_{i-1}, dim_i), bias_i(dim_i), kernel_mask_i, bias_mask_i (int8), with
+dims input, hidden1, ..., output; optional kernel_i_<suffix> copies (init, rewind) for rewinding;
+the training history per epoch. Reading checks masks against kernels (a pruned weight must be 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from prunesweep.files import SchemaError, check_expected, open_netcdf, write_netcdf
+from prunesweep.network import Layer, Network
+from prunesweep.variables import variable_attrs
+
+
+def layer_dims(widths: tuple[int, ...]) -> list[str]:
+    """Dimension names of a network's units: input, hidden1, ..., output (one per width)."""
+    n_hidden = len(widths) - 2
+    return ["input", *(f"hidden{i}" for i in range(1, n_hidden + 1)), "output"]
+
+
+def network_to_dataset(
+    net: Network, *, extra: Mapping[str, list[Layer]] | None = None
+) -> xr.Dataset:
+    """Weights and masks as labelled arrays: kernel_i(dim_{i-1}, dim_i), bias_i(dim_i), ...
+
+    `extra` maps a suffix ("init", "rewind") to full layer lists saved as kernel_i_<suffix>.
+    """
+    dims = layer_dims(net.widths)
+    coords = {d: np.arange(n) for d, n in zip(dims, net.widths, strict=True)}
+    if net.input_names:
+        coords["input"] = list(net.input_names)
+    if net.output_names:
+        coords["output"] = list(net.output_names)
+    data = {}
+    for i, layer in enumerate(net.layers, start=1):
+        kdims, bdim = (dims[i - 1], dims[i]), (dims[i],)
+        data[f"kernel_{i}"] = (kdims, layer.kernel.astype(np.float32))
+        data[f"bias_{i}"] = (bdim, layer.bias.astype(np.float32))
+        data[f"kernel_mask_{i}"] = (kdims, layer.kernel_mask.astype(np.int8))
+        data[f"bias_mask_{i}"] = (bdim, layer.bias_mask.astype(np.int8))
+    for suffix, layers in (extra or {}).items():
+        for i, layer in enumerate(layers, start=1):
+            data[f"kernel_{i}_{suffix}"] = ((dims[i - 1], dims[i]), layer.kernel.astype(np.float32))
+            data[f"bias_{i}_{suffix}"] = ((dims[i],), layer.bias.astype(np.float32))
+    history = net.attrs.get("history")
+    attrs = {k: v for k, v in net.attrs.items() if k != "history"}
+    if history is not None:
+        data["history_loss"] = (("epoch",), np.asarray(history["loss"], dtype=np.float64))
+        data["history_val_loss"] = (("epoch",), np.asarray(history["val_loss"], dtype=np.float64))
+        coords["epoch"] = np.arange(1, len(history["loss"]) + 1)
+    ds = xr.Dataset(data, coords=coords)
+    for name in ds.data_vars:
+        ds[name].attrs = variable_attrs(str(name))
+    ds.attrs = {
+        "title": "prunesweep network state",
+        "activation": net.activation,
+        "n_layers": len(net.layers),
+        **attrs,
+    }
+    return ds
+
+
+def _layers_from(ds: xr.Dataset, n_layers: int, suffix: str = "") -> list[Layer]:
+    layers = []
+    for i in range(1, n_layers + 1):
+        k = ds[f"kernel_{i}{suffix}"].values
+        b = ds[f"bias_{i}{suffix}"].values
+        if suffix:
+            km, bm = np.ones(k.shape, bool), np.ones(b.shape, bool)
+        else:
+            km = ds[f"kernel_mask_{i}"].values.astype(bool)
+            bm = ds[f"bias_mask_{i}"].values.astype(bool)
+        layers.append(Layer(kernel=k, bias=b, kernel_mask=km, bias_mask=bm))
+    return layers
+
+
+def dataset_to_network(ds: xr.Dataset, *, where: str = "network file") -> Network:
+    """Inverse of `network_to_dataset`, checking masks against kernels and pruned zeros."""
+    if "n_layers" not in ds.attrs:
+        raise SchemaError(f"{where}: attribute 'n_layers' missing; not a prunesweep network file")
+    n_layers = int(ds.attrs["n_layers"])
+    needed = [
+        f"{v}_{i}"
+        for i in range(1, n_layers + 1)
+        for v in ("kernel", "bias", "kernel_mask", "bias_mask")
+    ]
+    missing = [n for n in needed if n not in ds.variables]
+    if missing:
+        raise SchemaError(f"{where}: lacks variable(s) {missing}")
+    try:
+        layers = _layers_from(ds, n_layers)
+    except ValueError as err:
+        raise SchemaError(f"{where}: {err}") from err
+    for i, layer in enumerate(layers, start=1):
+        mask_values = np.unique(ds[f"kernel_mask_{i}"].values)
+        if not set(mask_values.tolist()) <= {0, 1}:
+            raise SchemaError(f"{where}: kernel_mask_{i} holds values {mask_values}, expected 0/1")
+        if np.any(layer.kernel[~layer.kernel_mask] != 0):
+            raise SchemaError(f"{where}: layer {i} has non-zero weights where its mask is 0")
+    attrs = dict(ds.attrs)
+    if "history_loss" in ds:
+        attrs["history"] = {
+            "loss": ds["history_loss"].values.tolist(),
+            "val_loss": ds["history_val_loss"].values.tolist(),
+        }
+    return Network(
+        layers=layers,
+        activation=str(ds.attrs.get("activation", "tanh")),
+        input_names=tuple(str(v) for v in ds["input"].values) if "input" in ds.coords else (),
+        output_names=tuple(str(v) for v in ds["output"].values) if "output" in ds.coords else (),
+        attrs=attrs,
+    )
+
+
+def write_network(net: Network, path, *, extra=None, step: str = "") -> Path:
+    return write_netcdf(network_to_dataset(net, extra=extra), path, step=step)
+
+
+def read_network(path, *, expect: Mapping | None = None) -> Network:
+    """Read a level file; `expect` maps attribute names to the values this job requires."""
+    ds = open_netcdf(path, kind="network")
+    net = dataset_to_network(ds, where=f"network file {path}")
+    check_expected(ds, path, kind="network", expect=expect)
+    return net
+
+
+def read_rewind_layers(path, suffix: str, *, expect: Mapping | None = None) -> list[Layer]:
+    ds = open_netcdf(path, kind="dense network")
+    check_expected(ds, path, kind="dense network", expect=expect)
+    if "n_layers" not in ds.attrs:
+        raise SchemaError(
+            f"dense network file {path}: attribute 'n_layers' missing; "
+            "not a prunesweep network file"
+        )
+    n_layers = int(ds.attrs["n_layers"])
+    needed = [f"{v}_{i}_{suffix}" for i in range(1, n_layers + 1) for v in ("kernel", "bias")]
+    if any(name not in ds.variables for name in needed):
+        raise SchemaError(f"dense network file {path} has no '{suffix}' weights to rewind to")
+    try:
+        return _layers_from(ds, n_layers, f"_{suffix}")
+    except ValueError as err:
+        raise SchemaError(f"dense network file {path}: {err}") from err

@@ -1,0 +1,22 @@
+"""Where every file of a sweep lives: one pattern per kind, relative to the project root.
+
+Snakemake rules use the patterns as outputs (the braces are wildcards); `prunesweep.runs` fills
+them in for one run. Nothing else composes result paths.
+"""
+
+DATASET = "results/data/{task}.nc"
+DENSE = "results/runs/{task}/{arch}/seed{seed}/dense.nc"
+DENSE_METRICS = "results/runs/{task}/{arch}/seed{seed}/dense_metrics.nc"
+LEVEL = "results/runs/{task}/{arch}/seed{seed}/{method}/level{level}.nc"
+LEVEL_METRICS = "results/runs/{task}/{arch}/seed{seed}/{method}/metrics/level{level}.nc"
+METRICS = "results/summary/{task}/metrics.nc"
+SELECTION = "results/summary/{task}/selection.nc"
+MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.nc"
+FIGURE = "results/figures/{task}/{figure}.png"
+LOGS = "results/logs"
+BENCHMARKS = "results/benchmarks"
+
+
+def level_name(level: int) -> str:
+    """The level as it appears in paths and wildcards: two digits, 00 = the dense network."""
+    return f"{int(level):02d}"

@@ -1,0 +1,267 @@
+"""A run's identity: which settings define a result, its hash, its files and its predecessor.
+
+In the spirit of OpenLTH's `Desc`: a `DenseRun` is one dense network (task, architecture, seed),
+a `LevelRun` is one level of one pruning method on it. Each carries `settings`, exactly the
+settings that change its result, and nothing else:
+
+- a dense run: the task's settings, the architecture, dense training (without settings that only
+  change memory use), the rewind epoch and the seed;
+- a level: its dense run's settings, the method's settings with the schedule cut at the level,
+  retraining and the level number.
+
+So appending a level or a seed changes no existing hash, editing one method's settings changes
+only that method's levels, and selection, plot and resource settings change no run at all.
+The MD5 of `settings` is the `config_hash` every file records and every reader checks.
+
+`Study` parses the config once (methods, training settings) and hands out runs; the Snakemake
+rules and the stages use nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prunesweep import __version__, paths
+from prunesweep.pruning import Method, parse_method
+from prunesweep.settings import TrainSettings
+
+
+def settings_hash(settings: Any) -> str:
+    """MD5 of the canonical JSON of `settings` (sorted keys): a run's identity."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def provenance(settings: Any) -> dict:
+    """The attributes that tie a file to the settings that made it."""
+    return {
+        "config": json.dumps(settings, sort_keys=True, default=str),
+        "config_hash": settings_hash(settings),
+        "prunesweep_version": __version__,
+    }
+
+
+@dataclass(frozen=True)
+class DenseRun:
+    """One dense network: `task` x `arch` x `seed`."""
+
+    task: str
+    arch: str
+    seed: int
+    settings: Mapping = field(compare=False, repr=False)
+
+    level = 0
+    method = "dense"
+
+    @property
+    def config_hash(self) -> str:
+        return settings_hash(self.settings)
+
+    @property
+    def task_settings(self) -> Mapping:
+        return self.settings["task"]
+
+    @property
+    def arch_settings(self) -> Mapping:
+        return self.settings["arch"]
+
+    @property
+    def training(self) -> TrainSettings:
+        return TrainSettings.from_config(self.settings["training"])
+
+    @property
+    def dense(self) -> DenseRun:
+        return self
+
+    @property
+    def dataset_path(self) -> str:
+        return paths.DATASET.format(task=self.task)
+
+    @property
+    def dataset_hash(self) -> str:
+        return settings_hash(self.task_settings)
+
+    @property
+    def path(self) -> str:
+        return paths.DENSE.format(task=self.task, arch=self.arch, seed=self.seed)
+
+    @property
+    def metrics_path(self) -> str:
+        return paths.DENSE_METRICS.format(task=self.task, arch=self.arch, seed=self.seed)
+
+    @property
+    def attrs(self) -> dict:
+        """The wildcards, as every file of the run records them."""
+        return {
+            "task": self.task,
+            "arch": self.arch,
+            "seed": self.seed,
+            "method": self.method,
+            "level": self.level,
+        }
+
+
+@dataclass(frozen=True)
+class LevelRun:
+    """Level `level` (>= 1) of pruning method `method` on the dense run `dense`."""
+
+    dense: DenseRun
+    method: str
+    level: int
+    spec: Method = field(compare=False, repr=False)
+    settings: Mapping = field(compare=False, repr=False)
+
+    @property
+    def task(self) -> str:
+        return self.dense.task
+
+    @property
+    def arch(self) -> str:
+        return self.dense.arch
+
+    @property
+    def seed(self) -> int:
+        return self.dense.seed
+
+    @property
+    def config_hash(self) -> str:
+        return settings_hash(self.settings)
+
+    @property
+    def retraining(self) -> TrainSettings:
+        return TrainSettings.from_config(self.settings["retraining"])
+
+    @property
+    def target_sparsity(self) -> float | None:
+        """The schedule's target, or None where the method decides at run time (SAP)."""
+        return self.spec.target_sparsity(self.level)
+
+    @property
+    def previous(self) -> DenseRun | LevelRun:
+        """The run this level is pruned from: level k - 1, or the dense run for level 1."""
+        if self.level == 1:
+            return self.dense
+        method = dict(self.settings["method"])
+        if "schedule" in method:
+            method["schedule"] = list(method["schedule"][: self.level - 1])
+        settings = {**self.settings, "method": method, "level": self.level - 1}
+        return LevelRun(
+            dense=self.dense,
+            method=self.method,
+            level=self.level - 1,
+            spec=self.spec,
+            settings=settings,
+        )
+
+    @property
+    def dataset_path(self) -> str:
+        return self.dense.dataset_path
+
+    @property
+    def path(self) -> str:
+        return self._path(paths.LEVEL, self.level)
+
+    @property
+    def metrics_path(self) -> str:
+        return self._path(paths.LEVEL_METRICS, self.level)
+
+    @property
+    def attrs(self) -> dict:
+        return {**self.dense.attrs, "method": self.method, "level": self.level}
+
+    def _path(self, pattern: str, level: int) -> str:
+        return pattern.format(
+            task=self.task,
+            arch=self.arch,
+            seed=self.seed,
+            method=self.method,
+            level=paths.level_name(level),
+        )
+
+
+class Study:
+    """The validated config, parsed once: tasks, architectures, seeds, methods, training."""
+
+    def __init__(self, config: Mapping):
+        self.config = config
+        self.methods: dict[str, Method] = {
+            name: parse_method(name, settings, default_schedule=config["schedule"])
+            for name, settings in config["methods"].items()
+        }
+        self.dense_training = TrainSettings.from_config(config["training"]["dense"])
+        self.retraining = TrainSettings.from_config(config["training"]["retrain"])
+
+    # ------------------------------------------------------------------ what the config holds
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.config["tasks"])
+
+    @property
+    def seeds(self) -> list[int]:
+        return [int(s) for s in self.config["seeds"]]
+
+    def archs_of(self, task: str) -> list[str]:
+        return [a for a, s in self.config["architectures"].items() if s["task"] == task]
+
+    def levels_of(self, method: str) -> list[int]:
+        """Pruned levels 1..n of `method` (0, the dense network, not included)."""
+        return list(range(1, self.methods[method].n_levels + 1))
+
+    def task_settings(self, task: str) -> dict:
+        return dict(self.config["tasks"][task])
+
+    def dataset_path(self, task: str) -> str:
+        return paths.DATASET.format(task=task)
+
+    # ------------------------------------------------------------------------------- runs
+    def dense(self, task: str, arch: str, seed: int | str) -> DenseRun:
+        settings = {
+            "task": self.task_settings(task),
+            "arch": dict(self.config["architectures"][arch]),
+            "training": self.dense_training.identity(),
+            "rewind_epoch": self.config["training"]["rewind_epoch"],
+            "seed": int(seed),
+        }
+        return DenseRun(task=task, arch=arch, seed=int(seed), settings=settings)
+
+    def level(
+        self, task: str, arch: str, seed: int | str, method: str, level: int | str
+    ) -> DenseRun | LevelRun:
+        """Level `level` of `method`; level 0 is the dense run itself."""
+        level = int(level)
+        dense = self.dense(task, arch, seed)
+        if level == 0:
+            return dense
+        spec = self.methods[method]
+        spec.target_sparsity(level)  # raises if the method has no such level
+        settings = {
+            "dense": dense.settings,
+            "method": self._method_identity(method, level),
+            "retraining": self.retraining.identity(),
+            "level": level,
+        }
+        return LevelRun(dense=dense, method=method, level=level, spec=spec, settings=settings)
+
+    def _method_identity(self, method: str, level: int) -> dict:
+        """The method's settings as written, with the schedule cut at `level`."""
+        written = self.config["methods"][method]
+        identity = {k: v for k, v in written.items() if k != "schedule"}
+        schedule = self.methods[method].schedule
+        if schedule is not None:
+            identity["schedule"] = list(schedule[:level])
+        return identity
+
+    def dense_runs(self, task: str) -> Iterator[DenseRun]:
+        for arch in self.archs_of(task):
+            for seed in self.seeds:
+                yield self.dense(task, arch, seed)
+
+    def level_runs(self, task: str) -> Iterator[LevelRun]:
+        for dense in self.dense_runs(task):
+            for method in self.methods:
+                for level in self.levels_of(method):
+                    yield self.level(task, dense.arch, dense.seed, method, level)

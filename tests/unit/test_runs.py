@@ -1,0 +1,105 @@
+"""A run's identity (prunesweep.runs): which edits change which hashes, paths, predecessors."""
+
+import copy
+
+import pytest
+
+from prunesweep import config as psconfig
+from prunesweep.runs import DenseRun, LevelRun, Study, settings_hash
+from tests.conftest import ROOT
+
+SCHEMA = ROOT / "config" / "schema.yaml"
+
+
+def tiny() -> dict:
+    return psconfig.load(ROOT / "tests" / "config" / "tiny.yaml", SCHEMA)
+
+
+def all_hashes(config: dict) -> dict:
+    """(task, arch, seed, method, level) -> config_hash of every run of the config."""
+    study = Study(config)
+    out = {}
+    for task in study.tasks:
+        for dense in study.dense_runs(task):
+            out[(task, dense.arch, dense.seed, "dense", 0)] = dense.config_hash
+        for run in study.level_runs(task):
+            out[(task, run.arch, run.seed, run.method, run.level)] = run.config_hash
+    return out
+
+
+def edited(config: dict, edit) -> dict:
+    new = copy.deepcopy(config)
+    edit(new)
+    return psconfig.validate(new, SCHEMA)
+
+
+def test_appending_a_level_or_a_seed_changes_no_existing_hash():
+    before = all_hashes(tiny())
+
+    def more(cfg):
+        cfg["schedule"] = [*cfg["schedule"], 0.95]
+        cfg["seeds"] = [*cfg["seeds"], 9]
+
+    after = all_hashes(edited(tiny(), more))
+    assert set(before) < set(after)
+    assert {k: after[k] for k in before} == before
+    new = set(after) - set(before)
+    assert ("moth", "a", 9, "dense", 0) in new and ("moth", "a", 1, "magnitude", 4) in new
+
+
+def test_editing_a_method_changes_only_that_methods_levels():
+    before = all_hashes(tiny())
+    after = all_hashes(edited(tiny(), lambda c: c["methods"]["sap"].update(beta=0.5)))
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed and {k[3] for k in changed} == {"sap"}
+
+
+def test_training_edits_change_every_run_of_that_kind():
+    before = all_hashes(tiny())
+    after = all_hashes(edited(tiny(), lambda c: c["training"]["retrain"].update(max_epochs=3)))
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {k for k in before if k[3] != "dense"}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c["plots"].update(dpi=300),
+        lambda c: c["selection"].update(threshold=0.5),
+        lambda c: c["resources"]["default"].update(threads=4),
+        lambda c: c["training"]["dense"].update(eval_batch_size=17),
+        lambda c: c["pqi"].update(p=0.7),
+    ],
+)
+def test_settings_outside_a_run_change_no_hash(edit):
+    assert all_hashes(edited(tiny(), edit)) == all_hashes(tiny())
+
+
+def test_previous_level_is_the_run_one_level_down():
+    study = Study(tiny())
+    run = study.level("moth", "a", 2, "magnitude", 3)
+    assert isinstance(run, LevelRun) and run.target_sparsity == 0.9
+    assert run.previous == study.level("moth", "a", 2, "magnitude", 2)
+    assert run.previous.config_hash == study.level("moth", "a", 2, "magnitude", 2).config_hash
+    first = study.level("moth", "a", 2, "magnitude", 1)
+    assert isinstance(first.previous, DenseRun) and first.previous.path == first.dense.path
+    assert run.path == "results/runs/moth/a/seed2/magnitude/level03.nc"
+    assert run.previous.path == "results/runs/moth/a/seed2/magnitude/level02.nc"
+    assert run.metrics_path == "results/runs/moth/a/seed2/magnitude/metrics/level03.nc"
+    assert study.level("moth", "a", 2, "magnitude", 0) == first.dense
+
+
+def test_a_levels_settings_hold_the_schedule_only_up_to_it():
+    study = Study(tiny())
+    run = study.level("moth", "b", 1, "magnitude", 2)
+    assert run.settings["method"]["schedule"] == [0.5, 0.8]
+    assert run.settings["dense"] == run.dense.settings
+    assert run.settings["level"] == 2
+    assert run.dense.dataset_hash == settings_hash(study.task_settings("moth"))
+    assert run.attrs == {"task": "moth", "arch": "b", "seed": 1, "method": "magnitude", "level": 2}
+
+
+def test_a_level_the_method_does_not_have_is_refused():
+    study = Study(tiny())
+    with pytest.raises(ValueError, match="expected a level in 1..2"):
+        study.level("moth", "a", 1, "nodal", 3)
