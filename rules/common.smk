@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from prunesweep import config as psconfig
+from prunesweep import retries, slurm_status
 from prunesweep.paths import (
     BENCHMARKS,
     DATASET,
@@ -42,14 +43,48 @@ def get_resource(rule_name, key):
     per_rule = config["resources"].get(rule_name) or {}
     default = config["resources"]["default"]
     value = per_rule.get(key, default.get(key))
-    if key == "mem_mb":
-        # each retry (the profile's `retries`) asks for attempt x the config's
-        return lambda wildcards, attempt: value * attempt
+    if key in ("mem_mb", "runtime"):
+        # each retry (the profile's `retries`) asks for attempt x the config's, up to max_<key>
+        cap_key = f"max_{key}"
+        cap = per_rule.get(cap_key, default.get(cap_key))
+        where = rule_name if cap_key in per_rule else "default"
+        try:
+            retries.check_cap(
+                f"resources.{where}.{cap_key} for {rule_name}", value, cap
+            )
+        except psconfig.ConfigError as err:
+            sys.exit(f"prunesweep: invalid config: {err}")
+        return lambda wildcards, attempt: retries.scaled(value, attempt, cap)
     return value
+
+
+def job_attempt(wildcards, attempt):
+    """The `attempt` resource: each script hands it to prunesweep.joblog, which lets a retry
+    stop at once when an earlier attempt stopped on a bad input or setting."""
+    return attempt
 
 
 def get_threads(rule_name):
     return get_resource(rule_name, "threads")
+
+
+# ----------------------------------------------------------------------------- Slurm
+# Before the first submission: will the Slurm plugin see jobs end? (prunesweep.slurm_status)
+onstart:
+    plugin = workflow.executor_plugin
+    if plugin is not None and plugin.name == "slurm":
+        from snakemake.logging import logger
+
+        settings = workflow.executor_settings
+        level, message = slurm_status.verdict(
+            slurm_status.probe(),
+            settings.status_command,
+            settings.init_seconds_before_status_checks,
+        )
+        if level == "stop":
+            sys.exit(message)
+        if message:
+            logger.warning(message)
 
 
 # ----------------------------------------------------------------------------- runs

@@ -25,6 +25,7 @@ for figure, item in REPORT_ITEMS.items():
         resources:
             mem_mb=get_resource("plot", "mem_mb"),
             runtime=get_resource("plot", "runtime"),
+            attempt=job_attempt,
         params:
             figure=figure,
             style=config["plots"],

@@ -5,12 +5,15 @@ rule aggregate:
         METRICS,
     log:
         f"{LOGS}/aggregate/{{task}}.log",
+    benchmark:
+        f"{BENCHMARKS}/aggregate/{{task}}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: get_threads("aggregate")
     resources:
         mem_mb=get_resource("aggregate", "mem_mb"),
         runtime=get_resource("aggregate", "runtime"),
+        attempt=job_attempt,
     params:
         methods=list(config["methods"]),
         archs=get_archs,
@@ -33,6 +36,7 @@ rule select:
     resources:
         mem_mb=get_resource("select", "mem_mb"),
         runtime=get_resource("select", "runtime"),
+        attempt=job_attempt,
     params:
         threshold=config["selection"]["threshold"],
         split=config["selection"]["split"],
@@ -47,11 +51,14 @@ rule export:
         MODEL,
     log:
         f"{LOGS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: get_threads("export")
     resources:
         mem_mb=get_resource("export", "mem_mb"),
         runtime=get_resource("export", "runtime"),
+        attempt=job_attempt,
     script:
         "../scripts/export.py"
