@@ -37,6 +37,12 @@ class Plan:
     rules: Counter
     groups: Counter
     local: frozenset
+    stats: Counter  # Snakemake's "Job stats": every job per rule, grouped or not
+
+    @property
+    def jobs(self) -> int:
+        """All jobs but `all`, local ones included."""
+        return sum(n for rule, n in self.stats.items() if rule != "all")
 
     @property
     def submissions(self) -> int:
@@ -50,7 +56,10 @@ class Plan:
         parts = [f"{n} {rule}" for rule, n in sorted(self.rules.items()) if not self.is_local(rule)]
         parts += [f"{n} group {name}" for name, n in sorted(self.groups.items())]
         local = sum(n for rule, n in self.rules.items() if self.is_local(rule))
-        return f"{self.submissions} submissions ({', '.join(parts)}); {local} local jobs"
+        return (
+            f"{self.jobs} jobs, {self.submissions} submissions ({', '.join(parts)}); "
+            f"{local} local jobs"
+        )
 
 
 def _loop_rule_name(block: list[str]) -> str | None:
@@ -91,15 +100,23 @@ def local_rules(project: Path = ROOT) -> frozenset:
 
 def parse(dry_run: str, local: frozenset) -> Plan:
     """The plan in the text of `snakemake -n` (group members are indented, so not counted)."""
-    rules, groups = Counter(), Counter()
+    rules, groups, stats = Counter(), Counter(), Counter()
+    in_stats = False
     for line in dry_run.splitlines():
         if m := _RULE.match(line):
             rules[m.group(1)] += 1
         elif m := _GROUP.match(line):
             groups[m.group(1)] += 1
+        elif line.startswith("Job stats:"):
+            in_stats = not stats  # a dry run prints the table twice
+        elif in_stats and (m := re.match(r"^(\S+)\s+(\d+)$", line.strip())):
+            if m.group(1) == "total":
+                in_stats = False
+            else:
+                stats[m.group(1)] += int(m.group(2))
     if not rules and not groups:
         raise ValueError("no jobs in the dry run's output")
-    return Plan(rules, groups, local)
+    return Plan(rules, groups, local, stats)
 
 
 def config_with_methods(configfile: str, methods: str, project: Path, folder: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -153,3 +155,17 @@ def test_exported_models_match_the_selected_level(tiny_run):
                     lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers
                 )
     assert n_selected > 0, "the tiny config's threshold should select some levels"
+
+
+def test_benchmarks_size_every_cluster_rule(tiny_run, capsys):
+    """Each rule that runs on Slurm writes a benchmark under its resources key, and
+    prunesweep.efficiency turns them into a valid `resources:` section."""
+    from prunesweep import config as psconfig
+    from prunesweep import efficiency
+
+    assert efficiency.main([str(tiny_run / "results" / "benchmarks"), "--config", str(TINY)]) == 0
+    block = yaml.safe_load(capsys.readouterr().out)["resources"]
+    assert set(block) == {"simulate", "train_dense", "prune", "evaluate", "aggregate", "export"}
+    assert all(entry["runtime"] >= 1 and entry["mem_mb"] >= 100 for entry in block.values())
+    config = {**copy.deepcopy(CFG), "resources": block}
+    psconfig.validate(config, TINY.parents[2] / "config" / "schema.yaml")
