@@ -36,7 +36,7 @@ class Plan:
 
     rules: Counter
     groups: Counter
-    local: frozenset
+    local: frozenset  # names of the rules in the plan that run on the login node
     stats: Counter  # Snakemake's "Job stats": every job per rule, grouped or not
 
     @property
@@ -46,36 +46,38 @@ class Plan:
 
     @property
     def submissions(self) -> int:
-        remote = sum(n for rule, n in self.rules.items() if not self.is_local(rule))
+        remote = sum(n for rule, n in self.rules.items() if rule not in self.local)
         return remote + sum(self.groups.values())
 
-    def is_local(self, rule: str) -> bool:
-        return any(re.fullmatch(pattern, rule) for pattern in self.local)
-
     def summary(self) -> str:
-        parts = [f"{n} {rule}" for rule, n in sorted(self.rules.items()) if not self.is_local(rule)]
+        parts = [f"{n} {rule}" for rule, n in sorted(self.rules.items()) if rule not in self.local]
         parts += [f"{n} group {name}" for name, n in sorted(self.groups.items())]
-        local = sum(n for rule, n in self.rules.items() if self.is_local(rule))
+        local = sum(n for rule, n in self.rules.items() if rule in self.local and rule != "all")
         return (
             f"{self.jobs} jobs, {self.submissions} submissions ({', '.join(parts)}); "
             f"{local} local jobs"
         )
 
 
-def _loop_rule_name(block: list[str]) -> str | None:
-    """The name of a `rule:` made in a loop: the string of its `name:` directive."""
-    for i, line in enumerate(block):
-        if re.match(r"^\s+name:", line):
-            text = line.split(":", 1)[1] + (block[i + 1] if i + 1 < len(block) else "")
-            s = re.search(r"""(['"])(.*?)\1""", text)
-            return s.group(2) if s else None
-    return None
+@dataclass(frozen=True)
+class RuleFiles:
+    """Which rules run locally, as the rule files say: `localrule: True`, or nothing to run
+    (such as `all`). Rules made in a loop (`rule:` with a computed `name:`) cannot be named
+    without running Python, so they count as one kind: `anonymous` holds their localness."""
+
+    named: dict
+    anonymous: frozenset
+
+    def is_local(self, rule: str) -> bool:
+        if rule in self.named:
+            return self.named[rule]
+        if len(self.anonymous) != 1:
+            raise ValueError(f"cannot tell from the rule files whether {rule} runs locally")
+        return next(iter(self.anonymous))
 
 
-def local_rules(project: Path = ROOT) -> frozenset:
-    """Name patterns of the rules that never go to Slurm: `localrule: True` or nothing to run.
-    Rules made in a loop (`name: f"plot_{figure}"`) give a pattern (`plot_\\w+`)."""
-    found = set()
+def read_rule_files(project: Path = ROOT) -> RuleFiles:
+    named, anonymous = {}, set()
     for path in sorted((project / "rules").glob("*.smk")) + [project / "workflow" / "Snakefile"]:
         lines = path.read_text().splitlines()
         for i, line in enumerate(lines):
@@ -88,17 +90,16 @@ def local_rules(project: Path = ROOT) -> frozenset:
                 if body.strip() and len(body) - len(body.lstrip()) <= indent:
                     break
                 block.append(body)
-            name = m.group(1) or _loop_rule_name(block)
-            if name is None:
-                continue
             local = any(re.match(r"^\s+localrule:\s*True", b) for b in block)
-            norun = not any(_RUNS.match(b) for b in block)
-            if local or norun:
-                found.add(re.sub(r"\\\{\w+\\\}", r"\\w+", re.escape(name)))
-    return frozenset(found)
+            local = local or not any(_RUNS.match(b) for b in block)
+            if m.group(1):
+                named[m.group(1)] = local
+            else:
+                anonymous.add(local)
+    return RuleFiles(named, frozenset(anonymous))
 
 
-def parse(dry_run: str, local: frozenset) -> Plan:
+def parse(dry_run: str, rule_files: RuleFiles) -> Plan:
     """The plan in the text of `snakemake -n` (group members are indented, so not counted)."""
     rules, groups, stats = Counter(), Counter(), Counter()
     in_stats = False
@@ -116,6 +117,7 @@ def parse(dry_run: str, local: frozenset) -> Plan:
                 stats[m.group(1)] += int(m.group(2))
     if not rules and not groups:
         raise ValueError("no jobs in the dry run's output")
+    local = frozenset(rule for rule in stats if rule_files.is_local(rule))
     return Plan(rules, groups, local, stats)
 
 
@@ -147,7 +149,7 @@ def plan(configfile: str, project: Path = ROOT, methods: str = "all") -> Plan:
         )
     if out.returncode != 0:
         raise RuntimeError(f"snakemake -n failed ({out.returncode}):\n{out.stderr[-3000:]}")
-    return parse(out.stdout + out.stderr, local_rules(project))
+    return parse(out.stdout + out.stderr, read_rule_files(project))
 
 
 def main(argv: list[str] | None = None) -> int:
