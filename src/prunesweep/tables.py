@@ -273,6 +273,22 @@ def table_html(df: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def table_markdown(df: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub Markdown table (bold rows where a column `best` is True)."""
+    if df.empty:
+        return ""
+    best = df["best"].tolist() if "best" in df else [False] * len(df)
+    shown = df.drop(columns="best", errors="ignore")
+    lines = ["| " + " | ".join(str(c) for c in shown.columns) + " |"]
+    lines.append("|" + "|".join("---" for _ in shown.columns) + "|")
+    for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
+        cells = [_text(v).replace("|", "\\|") for v in row]
+        if is_best:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _text(value) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "–"
