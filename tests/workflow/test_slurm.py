@@ -40,7 +40,6 @@ from __future__ import annotations
 import filecmp
 import math
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -52,6 +51,14 @@ import pytest
 import yaml
 
 from tests.slurm.jobs import FirstJobPauser, job_record, limit_minutes, when
+from tests.slurm.runlogs import (
+    describe_difference,
+    failed_slurm_logs,
+    job_counts,
+    result_files,
+    submissions_of,
+    tail,
+)
 from tests.slurm.submissions import plan
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
@@ -62,7 +69,6 @@ PROFILE = ROOT / "slurm" / "config.yaml"
 TINY = "tests/config/tiny.yaml"
 RUN_TIMEOUT = int(os.environ.get("PRUNESWEEP_SLURM_TIMEOUT", "1800"))
 JOBS = 6
-SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.?$")
 GPU_RULES = {"train_dense", "prune"}
 GROUPED_RULES = {"export"}  # small jobs, all ready at once: submitted in groups
 TIMED_OUT = "simulate"  # runtime 1 minute in the test's config; its first attempt is paused
@@ -248,75 +254,6 @@ def _finish(proc: subprocess.Popen, deadline: float) -> tuple[int, float]:
     return rc, time.monotonic() - proc.started  # type: ignore[attr-defined]
 
 
-def _tail(path: Path, n: int = 60) -> str:
-    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-    return "\n".join(lines[-n:])
-
-
-def _submissions(log: Path) -> list[tuple[str, str, str]]:
-    """(snakemake job id, Slurm job id, rule or group_<name>) of every sbatch submission."""
-    found = []
-    for line in log.read_text(errors="replace").splitlines():
-        m = SUBMITTED.search(line.strip())
-        if m:
-            parts = Path(m.group(3)).parts
-            kind = parts[parts.index("slurm_logs") + 1] if "slurm_logs" in parts else "?"
-            found.append((m.group(1), m.group(2), kind))
-    return found
-
-
-def _failed_slurm_logs(project: Path) -> str:
-    logs = sorted((project / ".snakemake" / "slurm_logs").rglob("*.log"))
-    return "\n".join(f"--- {p}\n{_tail(p, 40)}" for p in logs[-3:])
-
-
-def _result_files(project: Path) -> set[str]:
-    skip = ("results/logs/", "results/benchmarks/")
-    files = {
-        p.relative_to(project).as_posix() for p in (project / "results").rglob("*") if p.is_file()
-    }
-    return {f for f in files if not f.startswith(skip)}
-
-
-def _job_counts(log: Path) -> dict[str, int]:
-    """The 'Job stats' table at the start of a Snakemake log: rule -> number of jobs."""
-    counts, inside = {}, False
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("Job stats:"):
-            inside = True
-            continue
-        if inside:
-            m = re.match(r"^(\S+)\s+(\d+)$", line.strip())
-            if m and m.group(1) != "total":
-                counts[m.group(1)] = int(m.group(2))
-            elif line.strip().startswith("total"):
-                break
-    return counts
-
-
-def _describe_difference(a, b) -> str:
-    import numpy as np
-
-    lines = []
-    for name in sorted(set(a.variables) | set(b.variables)):
-        if name not in a.variables or name not in b.variables:
-            lines.append(f"  {name}: only in {'slurm' if name in a.variables else 'local'} run")
-            continue
-        va, vb = a[name], b[name]
-        if not va.equals(vb):
-            if va.dtype.kind == "f" and va.shape == vb.shape:
-                diff = np.abs(va.values.astype(float) - vb.values.astype(float))
-                lines.append(f"  {name}: max |slurm - local| = {np.nanmax(diff):.3e}")
-            else:
-                lines.append(f"  {name}: differs")
-        if va.attrs != vb.attrs:
-            lines.append(f"  {name}: attributes differ")
-    for key in sorted(set(a.attrs) | set(b.attrs)):
-        if a.attrs.get(key) != b.attrs.get(key):
-            lines.append(f"  attribute {key}: {a.attrs.get(key)!r} != {b.attrs.get(key)!r}")
-    return "\n".join(lines)
-
-
 def _records(submissions) -> dict[str, dict[str, str]]:
     """Slurm job id -> its record, for the jobs Slurm still remembers (MinJobAge)."""
     out = {}
@@ -441,7 +378,7 @@ def test_profile_slurm_matches_local_run(slurm_cluster, tmp_path, capsys):
     text = (tmp_path / "waits.log").read_text(errors="replace")
     assert rc != 0 and "prunesweep: Slurm accounting is not available here" in text, text[-3000:]
     assert "set `slurm-init-seconds-before-status-checks` to at most 1200" in text, text[-3000:]
-    assert not _submissions(tmp_path / "waits.log"), "submitted despite the start-up check"
+    assert not submissions_of(tmp_path / "waits.log"), "submitted despite the start-up check"
 
     deadline = time.monotonic() + RUN_TIMEOUT
     pauser = FirstJobPauser(TIMED_OUT, give_up_s=RUN_TIMEOUT)
@@ -451,20 +388,20 @@ def test_profile_slurm_matches_local_run(slurm_cluster, tmp_path, capsys):
     local_rc, local_s = _finish(local_proc, deadline)
     slurm_rc, slurm_s = _finish(slurm_proc, deadline)
     pauser.stop_watching()
-    submissions = _submissions(tmp_path / "slurm.log")
+    submissions = submissions_of(tmp_path / "slurm.log")
     if slurm_rc != 0:
         ids = [jobid for _, jobid, _ in submissions]
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True, timeout=60)
-    assert local_rc == 0, f"local run failed ({local_rc}):\n{_tail(tmp_path / 'local.log')}"
+    assert local_rc == 0, f"local run failed ({local_rc}):\n{tail(tmp_path / 'local.log')}"
     assert slurm_rc == 0, (
         f"Slurm run {'timed out' if slurm_rc == -1 else 'failed'} ({slurm_rc}):\n"
-        f"{_tail(tmp_path / 'slurm.log')}\n{_failed_slurm_logs(on_slurm)}"
+        f"{tail(tmp_path / 'slurm.log')}\n{failed_slurm_logs(on_slurm)}"
     )
 
     # ---- what was submitted, and where it ran
     kinds = [kind for _, _, kind in submissions]
-    counts = _job_counts(tmp_path / "local.log")
+    counts = job_counts(tmp_path / "local.log")
     per_kind = {k: kinds.count(k) for k in sorted(set(kinds))}
     with capsys.disabled():
         print(
@@ -488,10 +425,10 @@ def test_profile_slurm_matches_local_run(slurm_cluster, tmp_path, capsys):
     _check_grouping_and_order(submissions, records, counts, profile)
 
     # ---- the same outputs, nothing left to do
-    files = _result_files(on_slurm)
-    assert files == _result_files(local), (
-        f"only in the Slurm run: {sorted(files - _result_files(local))}; "
-        f"only in the local run: {sorted(_result_files(local) - files)}"
+    files = result_files(on_slurm)
+    assert files == result_files(local), (
+        f"only in the Slurm run: {sorted(files - result_files(local))}; "
+        f"only in the local run: {sorted(result_files(local) - files)}"
     )
     dry = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", config],
@@ -510,7 +447,7 @@ def test_profile_slurm_matches_local_run(slurm_cluster, tmp_path, capsys):
     with xr.open_dataset(on_slurm / metrics) as a, xr.open_dataset(local / metrics) as b:
         a, b = a.load(), b.load()
     assert a.identical(b), (
-        f"{metrics} differs between Slurm and local:\n{_describe_difference(a, b)}"
+        f"{metrics} differs between Slurm and local:\n{describe_difference(a, b)}"
     )
     different = []
     for name in sorted(f for f in files if f.endswith(".nc")):
@@ -519,7 +456,7 @@ def test_profile_slurm_matches_local_run(slurm_cluster, tmp_path, capsys):
         # attributes hold timings and timestamps (train_seconds, history): data only
         a.attrs, b.attrs = {}, {}
         if not a.equals(b):
-            different.append(f"{name}:\n{_describe_difference(a, b)}")
+            different.append(f"{name}:\n{describe_difference(a, b)}")
     assert not different, "NetCDF data differs between Slurm and local:\n" + "\n".join(different)
     same = [f for f in sorted(files) if filecmp.cmp(on_slurm / f, local / f, shallow=False)]
     with capsys.disabled():
