@@ -166,6 +166,18 @@ def open_netcdf(
     return ds
 
 
+def read_attrs(path: str | os.PathLike, *, kind: str) -> dict:
+    """A file's global attributes, without loading its variables (a dataset may be large)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file {path} does not exist")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return dict(ds.attrs)
+    except Exception as err:
+        raise SchemaError(f"{kind} file {path} cannot be read as NetCDF ({err})") from err
+
+
 def check_expected(ds: xr.Dataset, path, *, kind: str, expect: Mapping | None) -> None:
     """Refuse a file whose attributes differ from what this job requires (e.g. `config_hash`)."""
     for key, value in (expect or {}).items():

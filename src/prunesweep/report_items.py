@@ -1,14 +1,29 @@
-"""Every item of the report, once: its file name, report category, label and drawing function.
+"""Every item of the report, once: its file name, category, label, drawing function and inputs.
 
-The Snakemake rules make one `plot_<name>` job per item and mark its output for the report with
-this category and label; the caption is report/<name>.rst. `prunesweep.plots.draw(name, ...)`
-calls the function named here. Adding a figure: one entry here, the function in plots.py and
-its caption file.
+The Snakemake rules make one `plot_<name>` (figure) or `table_<name>` (HTML table) job per item
+and mark its output for the report with this category and label; the caption is
+report/<name>.rst. Adding a figure or table for a new method or task is one entry here, its
+function and its caption file.
+
+A figure's function lives in `prunesweep.plots`, a table's in `prunesweep.tables`; each is called
+with the item's `inputs` (below) as keyword arguments, figures also with `palette=`: most are
+`function(metrics, selection, *, palette)`. The rules read `inputs` to know which files a job
+needs, so an item that draws only training histories does not rerun when the threshold changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: what an item can read, besides nothing; the rule turns each name into input files
+#: (prunesweep.paths) and the plot stage into a keyword argument of the item's function:
+#:   metrics    results/summary/<task>/metrics.nc (xarray)
+#:   selection  results/summary/<task>/selection.nc (xarray)
+#:   networks   results/summary/<task>/networks.nc: histories, |w| histograms, device (xarray)
+#:   dataset    attributes of results/data/<task>.nc: split sizes, generator settings (dict)
+#:   levels     the level files of every run of the task (a list of paths; read what you need)
+#:   exports    the exported models and their timings (a list of (model, timings) path pairs)
+INPUTS = ("metrics", "selection", "networks", "dataset", "levels", "exports")
 
 
 @dataclass(frozen=True)
@@ -17,7 +32,9 @@ class ReportItem:
 
     `function` names the drawing function in prunesweep.plots (a figure) or the page function
     in prunesweep.tables (a table, written as HTML that the report shows inline). `when` names
-    a condition on the config for the item to exist (see `applies`).
+    a condition on the config for the item to exist (see `applies`). `measured`: the item
+    shows timings measured on this machine, so its bytes differ between runs (the determinism
+    checks leave it out; README, Determinism).
     """
 
     category: str
@@ -25,6 +42,13 @@ class ReportItem:
     function: str
     kind: str = "figure"
     when: str = "always"
+    inputs: tuple[str, ...] = ("metrics", "selection")
+    measured: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [i for i in self.inputs if i not in INPUTS]
+        if unknown or self.kind not in ("figure", "table"):
+            raise ValueError(f"report item {self.function}: bad inputs {unknown} or kind")
 
     @property
     def suffix(self) -> str:
@@ -41,12 +65,24 @@ class ReportItem:
         raise ValueError(f"unknown condition {self.when!r} of a report item")
 
 
+_ALL = ("metrics", "selection", "networks", "dataset")
+
+# The order here is the order in the report's menus.
 ITEMS: dict[str, ReportItem] = {
+    # 1. what was run
+    "study": ReportItem("Study", "what was run", "study_page", kind="table", inputs=_ALL),
+    # 2. the answer
     "answer": ReportItem("Answer", "selected levels and cliffs", "answer_page", kind="table"),
     "reproduction": ReportItem(
         "Answer", "ours vs published", "reproduction_page", kind="table", when="published"
     ),
+    "selected_sparsity": ReportItem("Selection", "selected sparsity", "selected_sparsity_figure"),
+    "layer_sparsity": ReportItem("Selection", "per-layer sparsity", "layer_sparsity_figure"),
+    # 3. how accuracy falls, where the cliff is and why
     "loss_vs_sparsity": ReportItem("Pruning", "loss vs sparsity", "loss_vs_sparsity_figure"),
+    "output_connections": ReportItem(
+        "Pruning", "connections into each output", "output_connections_figure"
+    ),
     "loss_vs_compression": ReportItem(
         "Methods", "loss vs compression ratio", "loss_vs_compression_figure"
     ),
@@ -54,12 +90,41 @@ ITEMS: dict[str, ReportItem] = {
         "Methods", "loss vs theoretical speed-up", "loss_vs_speedup_figure"
     ),
     "pqi_vs_level": ReportItem("Methods", "PQ Index vs level", "pqi_vs_level_figure"),
-    "selected_sparsity": ReportItem("Selection", "selected sparsity", "selected_sparsity_figure"),
-    "layer_sparsity": ReportItem("Selection", "per-layer sparsity", "layer_sparsity_figure"),
-    "output_connections": ReportItem(
-        "Pruning", "connections into each output", "output_connections_figure"
+    # 4. what the selected network looks like
+    "network_drawing": ReportItem(
+        "Selection",
+        "selected network, drawn",
+        "network_drawing_figure",
+        inputs=("metrics", "selection", "levels"),
     ),
     "input_connections": ReportItem(
         "Selection", "connections out of each input", "input_connections_figure"
     ),
+    # 5. how training went
+    "training_curves": ReportItem(
+        "Training", "loss per epoch", "training_curves_figure", inputs=("metrics", "networks")
+    ),
+    "training": ReportItem(
+        "Training",
+        "epochs and early stopping",
+        "training_page",
+        kind="table",
+        inputs=("metrics", "networks"),
+    ),  # fmt: skip
+    # 6. the exported model
+    "exported": ReportItem(
+        "Export",
+        "exported model: size and speed",
+        "exported_page",
+        kind="table",
+        inputs=("metrics", "selection", "exports"),
+        measured=True,
+    ),  # fmt: skip
+    # 7. weight magnitudes across levels
+    "weight_magnitudes": ReportItem(
+        "Training",
+        "weight magnitudes per level",
+        "weight_magnitudes_figure",
+        inputs=("metrics", "networks"),
+    ),  # fmt: skip
 }
