@@ -67,64 +67,73 @@ class ReportItem:
 
 _ALL = ("metrics", "selection", "networks", "dataset")
 
-# The order here is the order in the report's menus.
+# The report's categories, in reading order: Snakemake's report sorts its menu by name, hence the
+# numbers. Use these names for new items (a new name makes a new menu entry).
+STUDY = "1 Study"  # what was run
+ANSWER = "2 Answer"  # the selected sparsity, per seed, and each network's cliff
+PRUNING = "3 Pruning"  # how accuracy falls with sparsity, and why it falls off the cliff
+METHODS = "4 Methods"  # the methods against each other: compression, speed-up, PQ Index
+SELECTION = "5 Selection"  # what the selected networks look like
+TRAINING = "6 Training"  # loss per epoch, early stopping, weight magnitudes
+EXPORT = "7 Export"  # the exported model's measured size and speed
+
 ITEMS: dict[str, ReportItem] = {
-    # 1. what was run
-    "study": ReportItem("Study", "what was run", "study_page", kind="table", inputs=_ALL),
-    # 2. the answer
-    "answer": ReportItem("Answer", "selected levels and cliffs", "answer_page", kind="table"),
+    # what was run
+    "study": ReportItem(STUDY, "what was run", "study_page", kind="table", inputs=_ALL),
+    # the answer
+    "answer": ReportItem(ANSWER, "selected levels and cliffs", "answer_page", kind="table"),
     "reproduction": ReportItem(
-        "Answer", "ours vs published", "reproduction_page", kind="table", when="published"
+        ANSWER, "ours vs published", "reproduction_page", kind="table", when="published"
     ),
-    "selected_sparsity": ReportItem("Selection", "selected sparsity", "selected_sparsity_figure"),
-    "layer_sparsity": ReportItem("Selection", "per-layer sparsity", "layer_sparsity_figure"),
-    # 3. how accuracy falls, where the cliff is and why
-    "loss_vs_sparsity": ReportItem("Pruning", "loss vs sparsity", "loss_vs_sparsity_figure"),
+    "selected_sparsity": ReportItem(SELECTION, "selected sparsity", "selected_sparsity_figure"),
+    "layer_sparsity": ReportItem(SELECTION, "per-layer sparsity", "layer_sparsity_figure"),
+    # how accuracy falls, where the cliff is and why
+    "loss_vs_sparsity": ReportItem(PRUNING, "loss vs sparsity", "loss_vs_sparsity_figure"),
     "output_connections": ReportItem(
-        "Pruning", "connections into each output", "output_connections_figure"
+        PRUNING, "connections into each output", "output_connections_figure"
     ),
     "loss_vs_compression": ReportItem(
-        "Methods", "loss vs compression ratio", "loss_vs_compression_figure"
+        METHODS, "loss vs compression ratio", "loss_vs_compression_figure"
     ),
     "loss_vs_speedup": ReportItem(
-        "Methods", "loss vs theoretical speed-up", "loss_vs_speedup_figure"
+        METHODS, "loss vs theoretical speed-up", "loss_vs_speedup_figure"
     ),
-    "pqi_vs_level": ReportItem("Methods", "PQ Index vs level", "pqi_vs_level_figure"),
-    # 4. what the selected network looks like
+    "pqi_vs_level": ReportItem(METHODS, "PQ Index vs level", "pqi_vs_level_figure"),
+    # what the selected network looks like
     "network_drawing": ReportItem(
-        "Selection",
+        SELECTION,
         "selected network, drawn",
         "network_drawing_figure",
         inputs=("metrics", "selection", "levels"),
     ),
     "input_connections": ReportItem(
-        "Selection", "connections out of each input", "input_connections_figure"
+        SELECTION, "connections out of each input", "input_connections_figure"
     ),
-    # 5. how training went
+    # how training went
     "training_curves": ReportItem(
-        "Training", "loss per epoch", "training_curves_figure", inputs=("metrics", "networks")
+        TRAINING, "loss per epoch", "training_curves_figure", inputs=("metrics", "networks")
     ),
     "training": ReportItem(
-        "Training",
+        TRAINING,
         "epochs and early stopping",
         "training_page",
         kind="table",
         inputs=("metrics", "networks"),
-    ),  # fmt: skip
-    # 6. the exported model
+    ),
+    # the exported model
     "exported": ReportItem(
-        "Export",
+        EXPORT,
         "exported model: size and speed",
         "exported_page",
         kind="table",
         inputs=("metrics", "selection", "exports"),
         measured=True,
-    ),  # fmt: skip
-    # 7. weight magnitudes across levels
+    ),
+    # weight magnitudes across levels
     "weight_magnitudes": ReportItem(
-        "Training",
+        TRAINING,
         "weight magnitudes per level",
         "weight_magnitudes_figure",
         inputs=("metrics", "networks"),
-    ),  # fmt: skip
+    ),
 }

@@ -47,6 +47,9 @@ def output_connections(metrics: xr.Dataset, selection: xr.Dataset, *, palette="c
                 x = float(metrics["sparsity"].sel({**where, "seed": seed, "level": failure}))
                 ax.axvline(x, color="crimson", lw=0.8, ls="--")
         ax.set_yscale("symlog", linthresh=1)
+        top = max(1.0, float(part["connections"].max()))
+        ticks = [t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if t <= top]
+        ax.set_yticks(ticks, [str(t) for t in ticks])
     fig.supxlabel(label("sparsity"))
     fig.supylabel(label("output_connections"))
     fig.tight_layout()
