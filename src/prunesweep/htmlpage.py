@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,8 +35,15 @@ p { max-width: 60em; line-height: 1.4; }
 table { border-collapse: collapse; margin: 6px 0 14px; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-space: nowrap; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
-tr.best td { font-weight: bold; }
+tr.best td { font-weight: bold; } td.text { text-align: left; white-space: normal; }
 """
+
+_NUMBER = re.compile(r"^\s*([-+–]?\s*[\d.]|–$)")
+
+
+def _is_number_column(values) -> bool:
+    """Right-align a column whose every cell starts like a number (or is '–')."""
+    return all(_NUMBER.match(_text(v)) for v in values)
 
 
 def table_html(df: pd.DataFrame) -> str:
@@ -45,9 +53,15 @@ def table_html(df: pd.DataFrame) -> str:
     best = df["best"].tolist() if "best" in df else [False] * len(df)
     shown = df.drop(columns="best", errors="ignore")
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    numeric = [i == 0 or _is_number_column(shown[c]) for i, c in enumerate(shown.columns)]
     body = []
     for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
-        cells = "".join(f"<td>{html.escape(_text(v))}</td>" for v in row)
+        cells = "".join(
+            f"<td>{html.escape(_text(v))}</td>"
+            if right
+            else f'<td class="text">{html.escape(_text(v))}</td>'
+            for v, right in zip(row, numeric, strict=True)
+        )
         body.append(f'<tr class="best">{cells}</tr>' if is_best else f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import asdict, is_dataclass
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 
@@ -55,7 +56,7 @@ def task_table(config: Mapping, dataset: Mapping, metrics: xr.Dataset) -> pd.Dat
     total = sum(n.values())
     rows = [("task", task), ("simulator", settings.pop("simulator", "–"))]
     if total:
-        rows.append(("samples", f"{total:,}"))
+        rows.append(("samples in the data set", f"{total:,}"))
         rows += [(f"{s} split", f"{k:,} ({100 * k / total:.0f} %)") for s, k in n.items()]
     if "input" in metrics.coords:
         rows.append(
@@ -108,7 +109,10 @@ def method_table(config: Mapping) -> pd.DataFrame:
             {
                 "method": name,
                 "kind": settings.get("kind", "–"),
-                "settings": _settings_text(settings, ("kind", "schedule")),
+                "settings (defaults filled in)": _settings_text(
+                    asdict(spec.params) if is_dataclass(spec.params) else settings,
+                    ("kind", "schedule"),
+                ),
                 "levels": str(spec.n_levels),
                 "target sparsity per level": targets,
             }

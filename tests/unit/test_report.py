@@ -119,8 +119,8 @@ def test_network_drawing_draws_every_live_weight_and_names_the_io(sweep):
 # ------------------------------------------------------------------------------ pages
 def _rows(page: str) -> list[list[str]]:
     tables_html = re.findall(r"<tbody>(.*?)</tbody>", page, flags=re.S)
-    return [re.findall(r"<td>(.*?)</td>", row) for t in tables_html for row in t.split("</tr>")
-            if "<td>" in row]  # fmt: skip
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for t in tables_html for row in t.split("</tr>")
+            if "<td" in row]  # fmt: skip
 
 
 def test_study_page_fills_in_splits_parameters_methods_and_device(sweep):
