@@ -1,4 +1,5 @@
-"""HTML pages the report shows inline: tables of formatted strings, no scripts, no clock times.
+"""Tables of formatted strings rendered: HTML pages the report shows inline (no scripts, no
+clock times) and Markdown for the terminal.
 
 `html_page` renders sections (heading, paragraph, table) as one self-contained page; the same
 results give the same bytes.
@@ -64,6 +65,22 @@ def table_html(df: pd.DataFrame) -> str:
         )
         body.append(f'<tr class="best">{cells}</tr>' if is_best else f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def table_markdown(df: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub Markdown table (bold rows where a column `best` is True)."""
+    if df.empty:
+        return ""
+    best = df["best"].tolist() if "best" in df else [False] * len(df)
+    shown = df.drop(columns="best", errors="ignore")
+    lines = ["| " + " | ".join(str(c) for c in shown.columns) + " |"]
+    lines.append("|" + "|".join("---" for _ in shown.columns) + "|")
+    for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
+        cells = [_text(v).replace("|", "\\|") for v in row]
+        if is_best:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _text(value) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import asdict, is_dataclass
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, is_dataclass
 from importlib import metadata
 
 import numpy as np
@@ -105,10 +105,12 @@ def method_table(config: Mapping) -> pd.DataFrame:
             targets += unit
         else:
             targets = "decided at run time by the method"
+        retrain = dict(getattr(spec, "retrain", None) or {})
         rows.append(
             {
                 "method": name,
                 "kind": settings.get("kind", "–"),
+                "own retraining settings": _settings_text(retrain),
                 "settings (defaults filled in)": _settings_text(
                     asdict(spec.params) if is_dataclass(spec.params) else settings,
                     ("kind", "schedule"),

@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from prunesweep import cliff
-from prunesweep.htmlpage import STYLE, html_page, mean_sd, table_html
+from prunesweep.htmlpage import STYLE, html_page, mean_sd, table_html, table_markdown
 from prunesweep.reference import Published
 from prunesweep.report_pages import exported_page, study_page, training_page
 
@@ -30,6 +30,7 @@ __all__ = [
     "seed_table",
     "study_page",
     "table_html",
+    "table_markdown",
     "training_page",
 ]
 

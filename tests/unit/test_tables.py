@@ -109,3 +109,11 @@ def test_missing_cells_are_dashes(value):
     from prunesweep import htmlpage
 
     assert htmlpage._text(value) == "–"
+
+
+def test_markdown_rendering():
+    metrics, sel = sweep()
+    text = tables.table_markdown(tables.answer_table(metrics, sel))
+    lines = text.splitlines()
+    assert lines[0].startswith("| architecture | method |") and set(lines[1]) <= {"|", "-"}
+    assert sum(line.count("**") > 0 for line in lines) == 1  # the best method, in bold
