@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import xarray as xr
 
-from prunesweep.files import SchemaError, open_netcdf
+from prunesweep.files import SchemaError, open_netcdf, read_attrs
 
 #: edges of the |w| histogram: 16 bins per decade from 1e-6 to 1e2, the same for every task so
 #: that histograms of different runs add up; values outside fall into the end bins
@@ -41,11 +41,16 @@ def _max_epochs(attrs) -> float:
 
 
 def _read(path) -> dict:
-    ds = open_netcdf(path, kind="network", required=("history_loss", "history_val_loss"))
-    missing = [a for a in ("arch", "seed", "method", "level", "n_layers") if a not in ds.attrs]
+    """What networks.nc needs of one network file; only those variables are read (the files
+    also hold initial weights and optimizer moments)."""
+    attrs = read_attrs(path, kind="network")
+    missing = [a for a in ("arch", "seed", "method", "level", "n_layers") if a not in attrs]
     if missing:
         raise SchemaError(f"network file {path} lacks attribute(s) {missing}")
-    n_layers = int(ds.attrs["n_layers"])
+    n_layers = int(attrs["n_layers"])
+    names = ["history_loss", "history_val_loss"]
+    names += [f"{v}_{i}" for i in range(1, n_layers + 1) for v in ("kernel", "kernel_mask")]
+    ds = open_netcdf(path, kind="network", required=tuple(names), variables=names)
     kernels = [ds[f"kernel_{i}"].values for i in range(1, n_layers + 1)]
     masks = [ds[f"kernel_mask_{i}"].values for i in range(1, n_layers + 1)]
     return {
