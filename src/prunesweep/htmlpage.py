@@ -36,7 +36,8 @@ p { max-width: 60em; line-height: 1.4; }
 table { border-collapse: collapse; margin: 6px 0 14px; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-space: nowrap; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
-tr.best td { font-weight: bold; } td.text { text-align: left; white-space: normal; }
+tr.best td { font-weight: bold; }
+td.text { text-align: left; white-space: normal; min-width: 14em; }
 """
 
 _NUMBER = re.compile(r"^\s*([-+–]?\s*[\d.]|–$)")

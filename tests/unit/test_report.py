@@ -180,7 +180,7 @@ def test_exported_page_compares_with_dense(sweep, tmp_path):
             records.append(str(record))
     page = tables.exported_page(sweep["metrics"], sweep["selection"], records)
     rows = _rows(page)
-    assert len(rows) == len(toy_sweep.ARCHS) * (1 + len(toy_sweep.METHODS))
+    assert len(rows) == 2 * len(toy_sweep.ARCHS) * (1 + len(toy_sweep.METHODS))  # size, time
     assert "µs" in page and "nan" not in page.lower()
 
 
