@@ -258,7 +258,7 @@ def exported_tables(metrics: xr.Dataset, selection: xr.Dataset, exports: Sequenc
             text = f"{t.mean():.3g} µs"
             if reference is not None:
                 dense = np.array([r["seconds_per_call"][i] for r in reference]) * 1e6
-                text += f" ({np.mean(dense / t):.2g}x)"
+                text += f" ({dense.mean() / t.mean():.2g}x)"
             cells[f"batch {batch}"] = text
         return cells
 
@@ -270,7 +270,8 @@ def exported_tables(metrics: xr.Dataset, selection: xr.Dataset, exports: Sequenc
         key = {"architecture": str(arch), "method": "dense (level 0)"}
         sizes.append({**key, "seeds with a model": str(len({r["seed"] for r in mine})),
                       "file size": f"{np.mean([d['file_bytes'] for d in dense]) / 1024:.1f} kB",
-                      "size / dense": "1", "parameters": f"{dense[0]['parameters']:,}",
+                      "size / dense": "1",
+                      "parameters": f"{dense[0]['parameters']:,} (with biases)",
                       "theoretical speed-up": "1"})  # fmt: skip
         times.append({**key, **per_batch(dense)})
         for method in selection["method"].values:
@@ -319,8 +320,8 @@ def exported_page(metrics: xr.Dataset, selection: xr.Dataset, exports: Sequence[
             (
                 "Time per predict call, and the measured speed-up over dense",
                 "One NumPy/SciPy predict call on this machine, fastest of three runs, at each "
-                "batch size; in brackets dense time / exported time, mean over seeds. Measured "
-                "numbers differ between machines and runs (results/benchmarks/export/).",
+                "batch size; in brackets the dense network's mean time / the exported one's. "
+                "Measured numbers differ between machines and runs (results/benchmarks/export/).",
                 time,
             ),
         ],
