@@ -110,7 +110,7 @@ def network_drawing(
     task = str(metrics.attrs.get("task", "")) or paths_task(levels)
     archs = [str(a) for a in selection["arch"].values]
     methods = [str(m) for m in selection["method"].values]
-    fig, panels = panel_grid(archs, methods, sharex=False, sharey=False, panel=(4.6, 4.2),
+    fig, panels = panel_grid(archs, methods, sharex=False, sharey=False, panel=(4.4, 4.2),
                              extra_height=0.3)  # fmt: skip
     for (arch, method), ax in panels.items():
         chosen = chosen_network(selection, arch, method)
