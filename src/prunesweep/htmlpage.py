@@ -37,7 +37,7 @@ table { border-collapse: collapse; margin: 6px 0 14px; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-space: nowrap; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 tr.best td { font-weight: bold; }
-td.text { text-align: left; white-space: normal; min-width: 14em; }
+td.text { text-align: left; white-space: normal; } td.long { min-width: 16em; }
 """
 
 _NUMBER = re.compile(r"^\s*([-+–]?\s*[\d.]|–$)")
@@ -56,13 +56,15 @@ def table_html(df: pd.DataFrame) -> str:
     shown = df.drop(columns="best", errors="ignore")
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     numeric = [i == 0 or _is_number_column(shown[c]) for i, c in enumerate(shown.columns)]
+    # sentences wrap, but not into a column a few letters wide
+    long = [max((len(_text(v)) for v in shown[c]), default=0) > 40 for c in shown.columns]
     body = []
     for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
         cells = "".join(
             f"<td>{html.escape(_text(v))}</td>"
             if right
-            else f'<td class="text">{html.escape(_text(v))}</td>'
-            for v, right in zip(row, numeric, strict=True)
+            else f'<td class="text{" long" if wide else ""}">{html.escape(_text(v))}</td>'
+            for v, right, wide in zip(row, numeric, long, strict=True)
         )
         body.append(f'<tr class="best">{cells}</tr>' if is_best else f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
