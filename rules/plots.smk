@@ -3,10 +3,11 @@
 # each item's category, label and inputs (get_report_input turns them into files);
 # report/<name>.rst holds its caption.
 for name, item in REPORT_ITEMS.items():
+    verb = "plot" if item.kind == "figure" else "table"
 
     rule:
         name:
-            f"{'plot' if item.kind == 'figure' else 'table'}_{name}"
+            f"{verb}_{name}"
         input:
             unpack(get_report_input(name)),
         output:
