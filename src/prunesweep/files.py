@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -146,14 +146,21 @@ def atomic_save(write, path: str | os.PathLike) -> Path:
 
 
 def open_netcdf(
-    path: str | os.PathLike, *, kind: str, required: tuple[str, ...] = ()
+    path: str | os.PathLike,
+    *,
+    kind: str,
+    required: tuple[str, ...] = (),
+    variables: Sequence[str] | None = None,
 ) -> xr.Dataset:
-    """Open and load a prunesweep file, naming the file in every error."""
+    """Open and load a prunesweep file, naming the file in every error; `variables`: load
+    only these (and the coordinates), where a file holds much a reader does not need."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{kind} file {path} does not exist")
     try:
         with xr.open_dataset(path, engine="netcdf4") as ds:
+            if variables is not None:
+                ds = ds[[v for v in variables if v in ds.variables]]
             ds = ds.load()
     except Exception as err:  # truncated or not NetCDF at all
         raise SchemaError(
@@ -164,6 +171,18 @@ def open_netcdf(
     if missing:
         raise SchemaError(f"{kind} file {path} lacks required variable(s) {missing}")
     return ds
+
+
+def read_attrs(path: str | os.PathLike, *, kind: str) -> dict:
+    """A file's global attributes, without loading its variables (a dataset may be large)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file {path} does not exist")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return dict(ds.attrs)
+    except Exception as err:
+        raise SchemaError(f"{kind} file {path} cannot be read as NetCDF ({err})") from err
 
 
 def check_expected(ds: xr.Dataset, path, *, kind: str, expect: Mapping | None) -> None:
