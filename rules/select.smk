@@ -29,12 +29,15 @@ rule collect_networks:
         NETWORKS,
     log:
         f"{LOGS}/collect_networks/{{task}}.log",
+    benchmark:
+        f"{BENCHMARKS}/aggregate/networks_{{task}}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: get_threads("aggregate")
     resources:
         mem_mb=get_resource("aggregate", "mem_mb"),
         runtime=get_resource("aggregate", "runtime"),
+        attempt=job_attempt,
     params:
         methods=list(config["methods"]),
         archs=get_archs,
