@@ -11,6 +11,7 @@ from prunesweep.paths import (
     DENSE,
     DENSE_METRICS,
     FIGURE,
+    KERAS_MODEL,
     LEVEL,
     LEVEL_METRICS,
     LOGS,
@@ -114,7 +115,11 @@ def get_export_input(wildcards):
         ).path
         for level in [0, *STUDY.levels_of(wildcards.method)]
     ]
-    return {"selection": SELECTION.format(task=wildcards.task), "levels": chain}
+    return {
+        "selection": SELECTION.format(task=wildcards.task),
+        "levels": chain,
+        "dataset": STUDY.dataset_path(wildcards.task),
+    }
 
 
 def get_final_output():
@@ -125,8 +130,9 @@ def get_final_output():
         outputs += [METRICS.format(task=task), SELECTION.format(task=task)]
         outputs += [FIGURE.format(task=task, figure=f) for f in REPORT_ITEMS]
         outputs += [
-            MODEL.format(task=task, arch=run.arch, seed=run.seed, method=method)
+            pattern.format(task=task, arch=run.arch, seed=run.seed, method=method)
             for run in STUDY.dense_runs(task)
             for method in STUDY.methods
+            for pattern in (MODEL, KERAS_MODEL)
         ]
     return outputs

@@ -44,7 +44,8 @@ rule export:
     input:
         unpack(get_export_input),
     output:
-        MODEL,
+        model=MODEL,
+        keras=KERAS_MODEL,
     log:
         f"{LOGS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.log",
     conda:
@@ -53,5 +54,7 @@ rule export:
     resources:
         mem_mb=get_resource("export", "mem_mb"),
         runtime=get_resource("export", "runtime"),
+    params:
+        run=get_dense_run,
     script:
         "../scripts/export.py"

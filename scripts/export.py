@@ -8,10 +8,11 @@ from prunesweep import stages  # noqa: E402
 
 sm = snakemake  # noqa: F821
 stages.export(
+    sm.params.run,
+    sm.wildcards.method,
     sm.input.selection,
     sm.input.levels,
-    sm.output[0],
-    arch=sm.wildcards.arch,
-    method=sm.wildcards.method,
-    seed=int(sm.wildcards.seed),
+    sm.input.dataset,
+    sm.output.model,
+    sm.output.keras,
 )

@@ -12,6 +12,7 @@ LEVEL_METRICS = "results/runs/{task}/{arch}/seed{seed}/{method}/metrics/level{le
 METRICS = "results/summary/{task}/metrics.nc"
 SELECTION = "results/summary/{task}/selection.nc"
 MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.nc"
+KERAS_MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.keras"
 FIGURE = "results/figures/{task}/{figure}.png"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
