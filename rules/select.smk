@@ -49,7 +49,7 @@ rule export:
     log:
         f"{LOGS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.log",
     conda:
-        "../envs/analysis.yaml"
+        "../envs/tensorflow.yaml"
     threads: get_threads("export")
     resources:
         mem_mb=get_resource("export", "mem_mb"),

@@ -14,7 +14,6 @@ from prunesweep.scaling import NOTES as SCALING_NOTES
 from prunesweep.tasks.base import TaskData
 
 
-
 def _statistics(prefix: str, dim: str, values: np.ndarray, train: np.ndarray, kind: str) -> dict:
     if kind == "standard":
         return {

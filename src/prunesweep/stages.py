@@ -271,7 +271,7 @@ def export(
 
 
 def _write_note_zip(path: str, note: str) -> None:
-    """A .keras stand-in when nothing was selected: a zip holding only note.txt (Keras refuses it)."""
+    """The .keras stand-in where nothing was selected: a zip of note.txt only (Keras refuses it)."""
     import zipfile
 
     with zipfile.ZipFile(path, "w") as archive:

@@ -22,17 +22,38 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "controls": ("1", "controls held constant over the horizon (units per control)"),
     "input_min": ("1", "minimum of each input over the train split (scaling; units: input_units)"),
     "input_max": ("1", "maximum of each input over the train split (scaling; units: input_units)"),
-    "target_min": ("1", "minimum of each target over the train split (scaling; units: output_units)"),
-    "target_max": ("1", "maximum of each target over the train split (scaling; units: output_units)"),
+    "target_min": (
+        "1",
+        "minimum of each target over the train split (scaling; units: output_units)",
+    ),
+    "target_max": (
+        "1",
+        "maximum of each target over the train split (scaling; units: output_units)",
+    ),
     "input_mean": ("1", "mean of each input over the train split (scaling; units: input_units)"),
-    "input_std": ("1", "standard deviation of each input over the train split (scaling; units: input_units)"),
+    "input_std": (
+        "1",
+        "standard deviation of each input over the train split (scaling; units: input_units)",
+    ),
     "target_mean": ("1", "mean of each target over the train split (scaling; units: output_units)"),
-    "target_std": ("1", "standard deviation of each target over the train split (scaling; units: output_units)"),
+    "target_std": (
+        "1",
+        "standard deviation of each target over the train split (scaling; units: output_units)",
+    ),
     # exported models: the targets' scaling, named for the model's outputs
-    "output_min": ("1", "minimum of each output over the train split (scaling; units: output_units)"),
-    "output_max": ("1", "maximum of each output over the train split (scaling; units: output_units)"),
+    "output_min": (
+        "1",
+        "minimum of each output over the train split (scaling; units: output_units)",
+    ),
+    "output_max": (
+        "1",
+        "maximum of each output over the train split (scaling; units: output_units)",
+    ),
     "output_mean": ("1", "mean of each output over the train split (scaling; units: output_units)"),
-    "output_std": ("1", "standard deviation of each output over the train split (scaling; units: output_units)"),
+    "output_std": (
+        "1",
+        "standard deviation of each output over the train split (scaling; units: output_units)",
+    ),
     # network state
     "kernel": ("1", "weight matrix of the layer (pruned entries are exactly 0)"),
     "bias": ("1", "bias vector of the layer"),

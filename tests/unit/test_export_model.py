@@ -32,7 +32,9 @@ def random_pruned(net, live_fraction, seed=1):
 def test_dense_network_is_reproduced(formats):
     net = random_network((10, 24, 16, 7))
     model = export_model(net, formats=formats)
-    np.testing.assert_allclose(model.predict(inputs(net), scaled=True), net.forward(inputs(net)), **TOL)
+    np.testing.assert_allclose(
+        model.predict(inputs(net), scaled=True), net.forward(inputs(net)), **TOL
+    )
     assert model.widths == net.widths  # nothing to shrink
     expected = "csr" if formats == "csr" else "dense"
     assert all(f == (expected,) * 3 for f in model.formats)
@@ -55,7 +57,9 @@ def test_measured_formats_are_recorded_and_correct_at_every_batch():
 def test_magnitude_pruned_95_percent(formats):
     net = random_pruned(random_network((10, 200, 200, 16, 7)), 0.05)
     model = export_model(net, formats=formats, repeats=1, min_seconds=1e-4)
-    np.testing.assert_allclose(model.predict(inputs(net), scaled=True), net.forward(inputs(net)), **TOL)
+    np.testing.assert_allclose(
+        model.predict(inputs(net), scaled=True), net.forward(inputs(net)), **TOL
+    )
     live = sum(int(layer.kernel_mask.sum()) for layer in net.layers)
     assert model.nnz <= live  # shrinking only removes weights
     assert model.nbytes < sum(layer.kernel.nbytes + layer.bias.nbytes for layer in net.layers)

@@ -62,7 +62,9 @@ def test_nodal_pruned_matrices_really_shrink(formats):
     if formats == "dense":
         assert [layer.dense_t.shape for layer in model.layers] == [(b, a) for a, b in shapes]
         assert all(f[0] == "shrunk" for f in model.formats)
-    np.testing.assert_allclose(model.predict(inputs(net), scaled=True), pruned.forward(inputs(net)), **TOL)
+    np.testing.assert_allclose(
+        model.predict(inputs(net), scaled=True), pruned.forward(inputs(net)), **TOL
+    )
     # kept units are the live ones, in the original numbering
     alive = [~np.all(~layer.kernel_mask, axis=0) for layer in pruned.layers[:-1]]
     for kept, live in zip(model.kept[1:-1], alive, strict=True):

@@ -39,7 +39,9 @@ def test_load_save_round_trip_predicts_identically(tmp_path, formats):
         back = load_exported(path)
         x = inputs(candidate)
         for n in (1, 64, 257):
-            np.testing.assert_array_equal(back.predict(x[:n], scaled=True), model.predict(x[:n], scaled=True))
+            np.testing.assert_array_equal(
+                back.predict(x[:n], scaled=True), model.predict(x[:n], scaled=True)
+            )
         assert back.formats == model.formats and back.widths == model.widths
         assert back.input_names == candidate.input_names and back.choice == model.choice
         assert back.attrs["level"] == 7 and back.attrs["method"] == "magnitude"
