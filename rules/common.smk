@@ -18,6 +18,7 @@ from prunesweep.paths import (
     METRICS,
     MODEL,
     SELECTION,
+    TABLE,
 )
 from prunesweep.report_items import ITEMS as REPORT_ITEMS
 from prunesweep.runs import Study
@@ -128,7 +129,11 @@ def get_final_output():
         if not STUDY.archs_of(task):
             continue
         outputs += [METRICS.format(task=task), SELECTION.format(task=task)]
-        outputs += [FIGURE.format(task=task, figure=f) for f in REPORT_ITEMS]
+        outputs += [
+            get_report_item_path(name).format(task=task)
+            for name, item in REPORT_ITEMS.items()
+            if item.applies(config, task)
+        ]
         outputs += [
             pattern.format(task=task, arch=run.arch, seed=run.seed, method=method)
             for run in STUDY.dense_runs(task)
@@ -136,3 +141,10 @@ def get_final_output():
             for pattern in (MODEL, KERAS_MODEL)
         ]
     return outputs
+
+
+def get_report_item_path(name):
+    """The output pattern of report item `name`: a figure or an HTML table of a task."""
+    if REPORT_ITEMS[name].kind == "figure":
+        return FIGURE.replace("{figure}", name)
+    return TABLE.replace("{table}", name)

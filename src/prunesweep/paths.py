@@ -14,6 +14,7 @@ SELECTION = "results/summary/{task}/selection.nc"
 MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.nc"
 KERAS_MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.keras"
 FIGURE = "results/figures/{task}/{figure}.png"
+TABLE = "results/tables/{task}/{table}.html"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
 

@@ -2,8 +2,8 @@
 
 Per architecture x method, over the seeds: how many seeds have a level under the threshold, and
 for those the selected weight sparsity (mean and sample standard deviation), selection loss,
-compression ratio and theoretical speed-up (dense FLOPs / pruned FLOPs), as means. Read from
-results/summary/<task>/selection.nc and metrics.nc.
+compression ratio and theoretical speed-up (dense / pruned weight multiply-adds), as means.
+Read from results/summary/<task>/selection.nc and metrics.nc.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ DESCRIPTION = (
     "compression and speed-up (means), and the sparsest network selected, with its model file."
 )
 FORMATS = ("text", "csv", "markdown")
+#: the speed-up shown: weight multiply-adds only (Blalock et al. 2020) where metrics.nc has it,
+#: as the report's answer table (prunesweep.tables), else FLOPs with biases
+SPEEDUPS = ("speedup_macs", "speedup")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,13 +102,14 @@ def task_rows(
                 if "selected_compression_ratio" in cell
                 else np.array([])
             )
+            speedup_name = next((v for v in SPEEDUPS if v in metrics), None)
             speedup = np.array(
                 [
-                    float(metrics["speedup"].sel(where).sel(seed=seed, level=level))
+                    float(metrics[speedup_name].sel(where).sel(seed=seed, level=level))
                     for seed, level, ok in zip(seeds, levels, chosen, strict=True)
                     if ok
                 ]
-                if "speedup" in metrics
+                if speedup_name
                 else []
             )
             rows.append(
@@ -153,7 +157,7 @@ def _load(results: Path) -> list[tuple[str, xr.Dataset, list[Row], Best | None]]
         with open_lazily(path, what="selection file") as handle:
             selection = handle.load()
         with open_lazily(path.parent / "metrics.nc", what="metrics file") as handle:
-            metrics = handle[[v for v in ("speedup",) if v in handle]].load()
+            metrics = handle[[v for v in SPEEDUPS if v in handle]].load()
         try:
             rows, best = task_rows(task, selection, metrics, results)
         except (KeyError, ValueError) as err:
@@ -190,7 +194,7 @@ def _title(task: str, sel: xr.Dataset, best: Best | None) -> tuple[str, str]:
     metric = sel.attrs.get("metric", "loss")
     head = (
         f"{task}: sparsest level with {metric} <= {sel.attrs.get('threshold', '?')} per seed; "
-        "mean ± sd over the seeds with one"
+        "mean ± sd over the seeds with a selection"
     )
     if best is None:
         return head, f"{task}: no network is under the threshold"
