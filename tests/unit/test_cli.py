@@ -172,6 +172,8 @@ def test_a_file_that_is_not_a_model_is_named_for_what_it_is(capsys, tmp_path):
     (tmp_path / "junk.nc").write_bytes(b"not netcdf at all")
     err = one_line_error(capsys, "predict", str(tmp_path / "junk.nc"), "in.csv")
     assert "junk.nc cannot be read as NetCDF" in err
+    err = one_line_error(capsys, "predict", str(tmp_path / "model.keras"), "in.csv")
+    assert "is the Keras model: give the .nc file beside it" in err
     none = files.write_netcdf(
         xr.Dataset(attrs={"title": "prunesweep exported model: none selected", "note": "no level"}),
         tmp_path / "none.nc",

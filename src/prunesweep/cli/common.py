@@ -43,6 +43,7 @@ def open_lazily(path: str | Path, *, what: str = "file") -> Iterator[xr.Dataset]
     try:
         ds = xr.open_dataset(path, engine="netcdf4")
     except Exception as err:  # truncated, not NetCDF, or not readable
-        raise CommandError(f"{what} {path} cannot be read as NetCDF ({err})") from err
+        reason = " ".join(str(err).split())  # one line, whatever the library said
+        raise CommandError(f"{what} {path} cannot be read as NetCDF ({reason})") from err
     with ds:
         yield ds

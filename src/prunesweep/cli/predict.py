@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_model(path: str | Path) -> ExportedModel:
     """The exported model in `path`; any other file is one line saying what it is."""
+    if Path(path).suffix == ".keras":
+        raise CommandError(
+            f"model file {path} is the Keras model: give the .nc file beside it, or load this "
+            "one with keras.saving.load_model"
+        )
     with open_lazily(path, what="model file") as ds:
         kind = file_kind(ds)
         note = ds.attrs.get("note", "")
