@@ -36,7 +36,7 @@ def features(net, seed=0, kind="minmax"):
             Scaling(kind, first, second),
         )
 
-    return make(net.input_names, "input", "cm"), make(net.output_names, "output", "dyn")
+    return make(net.input_names, "input", "cm"), make(net.output_names, "output", "dyne")
 
 
 def physical_inputs(inputs: Features, n=300, seed=1):

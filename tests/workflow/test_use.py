@@ -33,7 +33,7 @@ def selected(workdir):
                 arch,
                 method,
                 seed,
-                int(sel["selected_level"].sel(arch=arch, method=method, seed=seed)),
+                int(sel["selected_level"].sel({"arch": arch, "method": method, "seed": seed})),
             )
             for arch in ARCHS
             for method in METHODS
@@ -78,7 +78,7 @@ def test_exported_models_give_the_masked_networks_physical_outputs(tiny_run):
         assert max_relative(model.predict(x), masked_physical(net, x, stats)) <= RTOL
         with xr.open_dataset(path) as ds:
             assert "load_exported" in ds.attrs["usage"]
-            assert list(ds["output_units"].values)[:3] == ["dyn", "dyn", "dyn cm"]
+            assert list(ds["output_units"].values)[:3] == ["dyne", "dyne", "dyne cm"]
         n += 1
     assert n > 0
 
@@ -188,7 +188,7 @@ def test_summary_prints_the_selection_table(tiny_run, capsys):
     assert len(rows) == len(ARCHS) * len(METHODS)
     with xr.open_dataset(results / "summary/moth/selection.nc") as sel:
         for row in rows:
-            cell = sel.sel(arch=row["arch"], method=row["method"])
+            cell = sel.sel({"arch": row["arch"], "method": row["method"]})
             chosen = cell["has_selection"].values.astype(bool)
             assert int(row["seeds_selected"]) == chosen.sum() and int(row["seeds"]) == len(SEEDS)
             sparsity = cell["selected_sparsity"].values[chosen]
@@ -236,16 +236,18 @@ def test_predict_runs_the_selected_network_on_a_csv_of_physical_inputs(tiny_run,
     inputs.write_text(_csv([f"{n} [{u}]" for n, u in zip(names, units, strict=True)], x))
     assert cli.main(["predict", model_path, str(inputs)]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0][:3] == ["Fx [dyn]", "Fy [dyn]", "tau [dyn cm]"] and len(rows) == len(x) + 1
+    assert rows[0][:3] == ["Fx [dyne]", "Fy [dyne]", "tau [dyne cm]"] and len(rows) == len(x) + 1
     y = np.array(rows[1:], dtype=float)
     level = load_exported(model_path).attrs["selected_level"]
     net = chain(tiny_run, arch, int(seed.removeprefix("seed")), method.removesuffix(".nc"))[level]
     assert max_relative(y, masked_physical(net, x, stats)) <= RTOL
+    used = load_exported(model_path).used_inputs[0]  # an input the network still reads
+    keep = [j for j, name in enumerate(names) if name != used]
     wrong = tmp_path / "wrong.csv"
-    wrong.write_text(_csv(names[:-1], x[:, :-1]))
+    wrong.write_text(_csv([names[j] for j in keep], x[:, keep]))
     assert cli.main(["predict", model_path, str(wrong)]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"missing column(s) '{names[-1]}'" in err
+    assert err.count("\n") == 1 and f"missing column(s) '{used}'" in err
 
 
 @pytest.mark.parametrize(
