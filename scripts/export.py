@@ -15,4 +15,5 @@ stages.export(
     sm.input.dataset,
     sm.output.model,
     sm.output.keras,
+    sm.output.timings,
 )

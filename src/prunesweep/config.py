@@ -124,7 +124,7 @@ def _check_finite(node, path=()) -> None:
             _check_finite(value, (*path, i))
 
 
-def check_semantics(config: dict) -> None:
+def check_semantics(config: dict, schema: Mapping) -> None:
     from prunesweep.pruning import parse_method
 
     _check_finite(config)
@@ -154,6 +154,12 @@ def check_semantics(config: dict) -> None:
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"config key 'seeds' has value {seeds}, expected distinct seeds")
     for name, settings in config["methods"].items():
+        if "retrain" in settings:
+            check_schema(
+                settings["retrain"],
+                {**schema["$defs"]["training"], "type": "object"},
+                prefix=("methods", name, "retrain"),
+            )
         if "schedule" in settings:
             _check_schedule(f"methods.{name}.schedule", settings["schedule"])
         try:
@@ -258,7 +264,7 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     _fill_defaults(config, schema)
     check_schema(config, schema)
     check_tasks(config)
-    check_semantics(config)
+    check_semantics(config, schema)
     return config
 
 

@@ -102,7 +102,7 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
 def load_features(path, *, expect: Mapping | None = None) -> tuple[Features, Features]:
     """(inputs, outputs) of a dataset file, read without its samples; errors name the file."""
     wanted = [f"{p}_{s}" for p in ("input", "target") for pair in STATISTICS.values() for s in pair]
-    ds = open_netcdf(path, kind="dataset", required=DATASET_VARIABLES, only=tuple(wanted))
+    ds = open_netcdf(path, kind="dataset", variables=wanted)
     check_expected(ds, path, kind="dataset", expect=expect)
     found = []
     for dim, prefix in (("input", "input"), ("output", "target")):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -189,30 +189,39 @@ def open_netcdf(
     *,
     kind: str,
     required: tuple[str, ...] = (),
-    only: tuple[str, ...] | None = None,
+    variables: Sequence[str] | None = None,
 ) -> xr.Dataset:
-    """Open and load a prunesweep file, naming the file in every error.
-
-    `only`: load just these variables (those present) and their coordinates, e.g. the scaling
-    of a dataset file without its samples; the `required` ones are checked first.
-    """
+    """Open and load a prunesweep file, naming the file in every error; `variables`: load
+    only these (and the coordinates), where a file holds much a reader does not need."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{kind} file {path} does not exist")
     try:
         with xr.open_dataset(path, engine="netcdf4") as ds:
-            missing = [name for name in required if name not in ds.variables]
-            if only is not None:
-                ds = ds[[name for name in only if name in ds.data_vars]]
+            if variables is not None:
+                ds = ds[[v for v in variables if v in ds.variables]]
             ds = ds.load()
     except Exception as err:  # truncated or not NetCDF at all
         raise SchemaError(
             f"{kind} file {path} cannot be read as NetCDF, truncated or not NetCDF ({err}); "
             f"remake it with `snakemake --forcerun {path}` and your usual options"
         ) from err
+    missing = [name for name in required if name not in ds.variables]
     if missing:
         raise SchemaError(f"{kind} file {path} lacks required variable(s) {missing}")
     return ds
+
+
+def read_attrs(path: str | os.PathLike, *, kind: str) -> dict:
+    """A file's global attributes, without loading its variables (a dataset may be large)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file {path} does not exist")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return dict(ds.attrs)
+    except Exception as err:
+        raise SchemaError(f"{kind} file {path} cannot be read as NetCDF ({err})") from err
 
 
 def check_expected(ds: xr.Dataset, path, *, kind: str, expect: Mapping | None) -> None:

@@ -85,9 +85,10 @@ def _record(net, result, run: DenseRun | LevelRun, *, target, achieved) -> None:
     """The attributes of a network file: settings and outcome, nothing that varies between runs.
 
     No timings (they are in Snakemake's benchmark files and the log), so a rerun gives the same
-    bytes. `device` says CPU or GPU: results on a GPU differ from those on the CPU.
+    bytes. `device` says CPU or GPU: results on a GPU differ from those on the CPU; `software`
+    the TensorFlow, Keras and NumPy versions that trained it (the report's Study table shows both).
     """
-    from prunesweep.train import device_name
+    from prunesweep.train import device_name, software
 
     net.attrs.update(
         run.attrs,
@@ -100,6 +101,7 @@ def _record(net, result, run: DenseRun | LevelRun, *, target, achieved) -> None:
         target_sparsity=float("nan") if target is None else float(target),
         achieved_sparsity=float(achieved),
         device=device_name(),
+        software=software(),
     )
 
 
@@ -218,28 +220,53 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
     log(f"selected levels: {ds['selected_level'].values.tolist()} ({none} without a level)")
 
 
-def plot(figure: str, metrics: str, selection: str, output: str, *, palette: str, dpi: int) -> None:
-    """Draw report item `figure` (a PNG figure or an HTML table, prunesweep.report_items)."""
+def collect_networks(level_files, dense_files, output: str, *, methods, archs, seeds, task):
+    """networks.nc of a task: histories, early stopping, |w| histograms and device."""
+    from prunesweep.network_summary import collect_networks as collect
+
+    paths = [*dense_files, *level_files]
+    log(f"reading {len(paths)} network files")
+    ds = collect(paths, methods=methods, archs=archs, seeds=seeds)
+    ds.attrs.update(task=task)
+    files.write_netcdf(ds, output, step=f"collect_networks {task}")
+    log(f"trained on: {ds.attrs['devices']} ({ds.attrs['software']})")
+
+
+def _report_input(name: str, value):
+    """What a report item's function gets for input `name` (prunesweep.report_items.INPUTS)."""
+    if name in ("metrics", "selection", "networks"):
+        return files.open_netcdf(value, kind=name)
+    if name == "dataset":
+        return files.read_attrs(value, kind="dataset")
+    return [str(v) for v in value]  # levels, exports: lists of paths
+
+
+def plot(figure: str, inputs: Mapping[str, object], output: str, *, palette: str, dpi: int) -> None:
+    """Draw report item `figure` (a PNG figure or an HTML table, prunesweep.report_items).
+
+    `inputs` maps each of the item's inputs to its file (or list of files).
+    """
     from prunesweep.report_items import ITEMS
 
-    table = files.open_netcdf(metrics, kind="metrics")
-    chosen = files.open_netcdf(selection, kind="selection")
     item = ITEMS[figure]
+    loaded = {name: _report_input(name, inputs[name]) for name in item.inputs}
     if item.kind == "table":
         from prunesweep import tables
 
-        page = getattr(tables, item.function)(table, chosen)
+        page = getattr(tables, item.function)(**loaded)
         files.atomic_save(lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), output)
         return
     import matplotlib.pyplot as plt
 
     from prunesweep.plots import draw
 
-    fig = draw(figure, table, chosen, palette=palette)
+    fig = draw(figure, palette=palette, **loaded)
     files.atomic_save(
         lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"), output
     )
+    width = fig.get_size_inches()[0] * dpi
     plt.close(fig)
+    log(f"{figure}: {width:.0f} px wide at {dpi} dpi")
 
 
 def export(
@@ -250,22 +277,30 @@ def export(
     dataset: str,
     output: str,
     keras_output: str,
+    timings: str,
 ) -> None:
     """Export the selected level of `method` on dense run `run` as a smaller, faster model.
 
     `levels` lists the chain's files, dense first (level 0). The model carries the scaling and
     units of the dataset it was trained on, and is also written as a Keras file (`keras_output`,
     which imports TensorFlow). Where no level is under the threshold both outputs still appear,
-    holding no network and saying so.
+    holding no network and saying so. `timings` (JSON, prunesweep.export.compare) gets the file
+    sizes and the inference time at batch 1, 64 and 4096 of the exported model and of the dense
+    network, measured here: they are kept out of the result files, which reruns reproduce byte
+    for byte.
     """
+    import json
+
     import xarray as xr
 
     from prunesweep import data
     from prunesweep.export import export_model, save_exported
+    from prunesweep.export.compare import compare
 
     sel = files.open_netcdf(selection, kind="selection", required=("selected_level",))
     where = {"arch": run.arch, "method": method, "seed": int(run.seed)}
     level = int(sel["selected_level"].sel(where))
+    dense = network_file.read_network(levels[0])
     if level < 0:
         note = (
             f"no level of {run.arch}/{method}/seed {run.seed} has a {sel.attrs['metric']} <= "
@@ -283,21 +318,37 @@ def export(
         files.write_netcdf(empty, output, step="export")
         files.atomic_save(lambda tmp: _write_note_zip(tmp, note), keras_output)
         log(note)
-        return
-    net = network_file.read_network(levels[level])
-    inputs, outputs = data.load_features(dataset, expect={"config_hash": run.dataset_hash})
-    model = export_model(net, inputs=inputs, outputs=outputs)
-    model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"])
-    save_exported(model, output, step=f"export level {level}")
-    log(
-        f"exported level {level}: {model.nbytes:,} bytes, formats "
-        f"{[layer.formats for layer in model.layers]}"
-    )
-    start = time.perf_counter()
-    from prunesweep.export.keras_model import save_keras
+        model = None
+    else:
+        net = network_file.read_network(levels[level])
+        inputs, outputs = data.load_features(dataset, expect={"config_hash": run.dataset_hash})
+        model = export_model(net, inputs=inputs, outputs=outputs)
+        model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"])
+        save_exported(model, output, step=f"export level {level}")
+        log(
+            f"exported level {level}: {model.nbytes:,} bytes, formats "
+            f"{[layer.formats for layer in model.layers]}"
+        )
+    measured = compare(model, dense, output if model is not None else None)
+    measured.update(where, selected_level=level)
+    text = json.dumps(measured, indent=1, sort_keys=True)
+    files.atomic_save(lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"), timings)
+    for name in ("dense", "exported"):
+        if measured[name]:
+            per_call = ", ".join(
+                f"batch {b}: {1e6 * t:.1f} us"
+                for b, t in zip(
+                    measured["batches"], measured[name]["seconds_per_call"], strict=True
+                )
+            )
+            log(f"{name}: {measured[name]['file_bytes']:,} bytes on disk; {per_call}")
+    if model is not None:  # last: importing TensorFlow would disturb the timings above
+        start = time.perf_counter()
+        from prunesweep.export.keras_model import save_keras
 
-    save_keras(model, keras_output)
-    log(f"wrote the Keras model {keras_output} ({time.perf_counter() - start:.1f} s with imports)")
+        save_keras(model, keras_output)
+        seconds = time.perf_counter() - start
+        log(f"wrote the Keras model {keras_output} ({seconds:.1f} s with imports)")
 
 
 def _write_note_zip(path: str, note: str) -> None:

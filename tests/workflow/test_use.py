@@ -114,6 +114,7 @@ def every_kind(workdir):
         "dense metrics": run / "dense_metrics.nc",
         "level metrics": run / "magnitude/metrics/level02.nc",
         "metrics": workdir / "results/summary/moth/metrics.nc",
+        "networks": workdir / "results/summary/moth/networks.nc",
         "selection": workdir / "results/summary/moth/selection.nc",
     }
     for arch, method, seed, level in selected(workdir):
@@ -261,6 +262,7 @@ def test_predict_runs_the_selected_network_on_a_csv_of_physical_inputs(tiny_run,
             "metrics of one level (task moth, arch a, method magnitude, seed 1, level 2)",
         ),
         ("metrics", "metrics of every level (task moth)"),
+        ("networks", "networks summary"),
         ("selection", "selection"),
         ("exported model", "exported model (task moth"),
     ],

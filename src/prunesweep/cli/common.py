@@ -20,6 +20,7 @@ TITLES = {
     "prunesweep network state": "network",
     "prunesweep metrics of one level": "metrics of one level",
     "prunesweep metrics of every level": "metrics of every level",
+    "prunesweep networks: training histories, weight magnitudes, device": "networks summary",
     "prunesweep selection: sparsest level under the threshold": "selection",
 }
 

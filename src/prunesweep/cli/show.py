@@ -81,6 +81,11 @@ def _all_metrics(ds: xr.Dataset) -> str:
     )
 
 
+def _networks(ds: xr.Dataset) -> str:
+    dims = ", ".join(f"{ds.sizes[d]} {d}" for d in ds.dims)
+    return f"per-epoch losses and |w| histograms of every level: {dims}"
+
+
 def _selection(ds: xr.Dataset) -> str:
     has = ds["has_selection"].values
     return (
@@ -122,6 +127,7 @@ def describe(path: str | Path) -> str:
                 "network": _network,
                 "metrics of one level": _level_metrics,
                 "metrics of every level": _all_metrics,
+                "networks summary": _networks,
                 "selection": _selection,
             }.get(kind)
             if kind == "exported model":
