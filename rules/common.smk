@@ -13,6 +13,7 @@ from prunesweep.paths import (
     EXPORT_TIMINGS,
     DENSE_METRICS,
     FIGURE,
+    KERAS_MODEL,
     LEVEL,
     LEVEL_METRICS,
     LOGS,
@@ -190,7 +191,11 @@ def get_export_input(wildcards):
         ).path
         for level in [0, *STUDY.levels_of(wildcards.method)]
     ]
-    return {"selection": SELECTION.format(task=wildcards.task), "levels": chain}
+    return {
+        "selection": SELECTION.format(task=wildcards.task),
+        "levels": chain,
+        "dataset": STUDY.dataset_path(wildcards.task),
+    }
 
 
 def get_final_output():
@@ -209,9 +214,10 @@ def get_final_output():
             if item.applies(config, task)
         ]
         outputs += [
-            MODEL.format(task=task, arch=run.arch, seed=run.seed, method=method)
+            pattern.format(task=task, arch=run.arch, seed=run.seed, method=method)
             for run in STUDY.dense_runs(task)
             for method in STUDY.methods
+            for pattern in (MODEL, KERAS_MODEL)
         ]
     return outputs
 

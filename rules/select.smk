@@ -73,17 +73,20 @@ rule export:
         unpack(get_export_input),
     output:
         model=MODEL,
+        keras=KERAS_MODEL,
         timings=EXPORT_TIMINGS,
     log:
         f"{LOGS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.log",
     benchmark:
         f"{BENCHMARKS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.tsv"
     conda:
-        "../envs/analysis.yaml"
+        "../envs/tensorflow.yaml"
     threads: get_threads("export")
     resources:
         mem_mb=get_resource("export", "mem_mb"),
         runtime=get_resource("export", "runtime"),
         attempt=job_attempt,
+    params:
+        run=get_dense_run,
     script:
         "../scripts/export.py"

@@ -8,11 +8,12 @@ from prunesweep import stages  # noqa: E402
 
 sm = snakemake  # noqa: F821
 stages.export(
+    sm.params.run,
+    sm.wildcards.method,
     sm.input.selection,
     sm.input.levels,
+    sm.input.dataset,
     sm.output.model,
+    sm.output.keras,
     sm.output.timings,
-    arch=sm.wildcards.arch,
-    method=sm.wildcards.method,
-    seed=int(sm.wildcards.seed),
 )

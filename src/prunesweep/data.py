@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from prunesweep.files import SchemaError, check_expected, open_netcdf
+from prunesweep.scaling import STATISTICS, Features, Scaling
 from prunesweep.splits import SPLITS
 
 DATASET_VARIABLES = ("inputs", "targets", "split")
@@ -36,32 +37,22 @@ class Splits:
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
 
-SCALING_VARIABLES = {
-    "minmax": ("min", "max"),
-    "symmetric": ("min", "max"),
-    "standard": ("mean", "std"),
-}
-
-
-def _scale(ds: xr.Dataset, prefix: str, values: np.ndarray, path) -> np.ndarray:
-    """Scaled float32 values, by the file's scaling (see prunesweep.dataset.SCALING_NOTES)."""
+def read_scaling(ds: xr.Dataset, prefix: str, path) -> Scaling:
+    """The `prefix` ("input" or "target") scaling a dataset file records; errors name the file."""
     kind = str(ds.attrs.get(f"{prefix}_scaling", "minmax"))
-    if kind not in SCALING_VARIABLES:
+    if kind not in STATISTICS:
         raise SchemaError(
             f"dataset file {path}: attribute {prefix}_scaling={kind!r}, expected one of "
-            f"{sorted(SCALING_VARIABLES)}"
+            f"{sorted(STATISTICS)}"
         )
-    names = [f"{prefix}_{s}" for s in SCALING_VARIABLES[kind]]
+    names = [f"{prefix}_{s}" for s in STATISTICS[kind]]
     missing = [n for n in names if n not in ds]
     if missing:
         raise SchemaError(f"dataset file {path}: scaling {kind!r} needs variable(s) {missing}")
-    a, b = ds[names[0]].values, ds[names[1]].values
-    if kind == "standard":
-        return ((values - a) / np.where(b > 0, b, 1.0)).astype(np.float32)
-    span = np.where(b > a, b - a, 1.0)
-    if kind == "symmetric":
-        return (2.0 * (values - a) / span - 1.0).astype(np.float32)
-    return ((values - a) / span - 0.5).astype(np.float32)
+    try:
+        return Scaling(kind, ds[names[0]].values, ds[names[1]].values)
+    except ValueError as err:
+        raise SchemaError(f"dataset file {path}: {prefix} {err}") from err
 
 
 def load_splits(path, *, expect: Mapping | None = None) -> Splits:
@@ -95,8 +86,8 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
     empty = [s for s in SPLITS if s not in found]
     if empty:
         raise SchemaError(f"dataset file {path}: split(s) {empty} have no samples")
-    x = _scale(ds, "input", ds["inputs"].values, path)
-    y = _scale(ds, "target", ds["targets"].values, path)
+    x = read_scaling(ds, "input", path).scale(ds["inputs"].values)
+    y = read_scaling(ds, "target", path).scale(ds["targets"].values)
     parts = {}
     for code, name in enumerate(SPLITS):
         sel = codes == code
@@ -106,3 +97,30 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
         input_names=tuple(str(v) for v in ds["input"].values),
         output_names=tuple(str(v) for v in ds["output"].values),
     )
+
+
+def load_features(path, *, expect: Mapping | None = None) -> tuple[Features, Features]:
+    """(inputs, outputs) of a dataset file, read without its samples; errors name the file."""
+    wanted = [f"{p}_{s}" for p in ("input", "target") for pair in STATISTICS.values() for s in pair]
+    ds = open_netcdf(path, kind="dataset", variables=wanted)
+    check_expected(ds, path, kind="dataset", expect=expect)
+    found = []
+    for dim, prefix in (("input", "input"), ("output", "target")):
+        missing = [c for c in (dim, f"{dim}_units", f"{dim}_long_name") if c not in ds.coords]
+        if missing:
+            raise SchemaError(f"dataset file {path} lacks coordinate(s) {missing}")
+        scaling = read_scaling(ds, prefix, path)
+        if scaling.size != ds.sizes[dim]:
+            raise SchemaError(
+                f"dataset file {path}: {prefix} scaling has {scaling.size} values for "
+                f"{ds.sizes[dim]} {dim}s"
+            )
+        found.append(
+            Features(
+                names=tuple(str(v) for v in ds[dim].values),
+                units=tuple(str(v) for v in ds[f"{dim}_units"].values),
+                long_names=tuple(str(v) for v in ds[f"{dim}_long_name"].values),
+                scaling=scaling,
+            )
+        )
+    return found[0], found[1]

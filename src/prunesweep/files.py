@@ -4,6 +4,13 @@ Every file a stage writes goes through `write_netcdf`: it checks that each varia
 and `long_name`, writes to a temporary name beside the target and renames, so a file that exists is
 complete. Readers check what they read and name the file in every error.
 
+Files follow CF 1.8 (`Conventions`), so any NetCDF tool reads them without surprises: integer
+variables are stored as the types CF 1.8 allows (int8, int16, int32; int64 counts and indices
+become int32, or float64 where they do not fit), units are UDUNITS strings, every variable and
+coordinate has a long_name. The one departure: names (architectures, methods, inputs, outputs)
+are string-valued coordinate variables, so that xarray selects by name (`ds.sel(method="nodal")`);
+CF would have numeric coordinate variables with the names as auxiliary labels.
+
 Result files hold no run-time-varying facts (no wall-clock timestamps, no timings): the same config
 gives the same bytes on the CPU. Timings are in Snakemake's benchmark files and the job logs.
 """
@@ -51,6 +58,31 @@ def clean_attrs(attrs: Mapping) -> dict:
     return out
 
 
+#: the CF version the files follow (global attribute `Conventions`)
+CONVENTIONS = "CF-1.8"
+#: integer dtypes CF 1.8 allows in a variable (netCDF byte, short, int)
+_CF_INTEGERS = (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.int32))
+
+
+def cf_integer_dtype(values: np.ndarray) -> np.dtype | None:
+    """The dtype to store integer `values` as under CF 1.8, or None if theirs is allowed.
+
+    int64 and unsigned integers become the smallest allowed signed type that holds them
+    (int32 at least for int64, so a coordinate keeps one type whatever its values), or float64
+    (exact up to 2**53) where int32 does not suffice.
+    """
+    dtype = np.dtype(values.dtype)
+    if dtype.kind not in "iu" or dtype in _CF_INTEGERS:
+        return None
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    candidates = _CF_INTEGERS if dtype.kind == "u" else _CF_INTEGERS[2:]
+    for target in candidates:
+        info = np.iinfo(target)
+        if info.min <= low and high <= info.max and target.itemsize >= min(dtype.itemsize, 4):
+            return target
+    return np.dtype(np.float64)
+
+
 def history_line(step: str) -> str:
     """The step that wrote a file, for its CF `history` attribute.
 
@@ -76,6 +108,7 @@ def write_netcdf(
     annotate(ds)
     validate(ds, where=str(path))
     ds.attrs = clean_attrs(ds.attrs)
+    ds.attrs.setdefault("Conventions", CONVENTIONS)
     ds.attrs.setdefault("source", f"prunesweep {__version__}")
     if step:
         previous = ds.attrs.get("history", "")
@@ -88,6 +121,12 @@ def write_netcdf(
             merged[name] = {"_FillValue": None if var.dtype == np.float32 else np.nan}
         if var.size > 100_000 and var.dtype.kind in "fi":
             merged.setdefault(name, {}).update(zlib=True, complevel=4, shuffle=True)
+    for name, var in ds.variables.items():
+        target = cf_integer_dtype(var.values) if var.dtype.kind in "iu" else None
+        if target is not None:
+            merged.setdefault(name, {}).setdefault("dtype", target)
+            if target.kind == "f":
+                merged[name].setdefault("_FillValue", None)
     for name, keys in (encoding or {}).items():
         merged[name] = {**merged.get(name, {}), **keys}
     return atomic_save(

@@ -270,53 +270,59 @@ def plot(figure: str, inputs: Mapping[str, object], output: str, *, palette: str
 
 
 def export(
+    run: DenseRun,
+    method: str,
     selection: str,
     levels: Sequence[str],
+    dataset: str,
     output: str,
+    keras_output: str,
     timings: str,
-    *,
-    arch: str,
-    method: str,
-    seed: int,
 ) -> None:
-    """Export the selected level of one (arch, method, seed) as a smaller, faster model.
+    """Export the selected level of `method` on dense run `run` as a smaller, faster model.
 
-    `levels` lists the chain's files, dense first (level 0). Where no level is under the
-    threshold the output still appears, holding no weights and saying so in its attributes.
-    `timings` (JSON, prunesweep.export.compare) gets the file sizes and the inference time at
-    batch 1, 64 and 4096 of the exported model and of the dense network, measured here: they
-    are kept out of the result files, which reruns reproduce byte for byte.
+    `levels` lists the chain's files, dense first (level 0). The model carries the scaling and
+    units of the dataset it was trained on, and is also written as a Keras file (`keras_output`,
+    which imports TensorFlow). Where no level is under the threshold both outputs still appear,
+    holding no network and saying so. `timings` (JSON, prunesweep.export.compare) gets the file
+    sizes and the inference time at batch 1, 64 and 4096 of the exported model and of the dense
+    network, measured here: they are kept out of the result files, which reruns reproduce byte
+    for byte.
     """
     import json
 
     import xarray as xr
 
+    from prunesweep import data
     from prunesweep.export import export_model, save_exported
     from prunesweep.export.compare import compare
 
     sel = files.open_netcdf(selection, kind="selection", required=("selected_level",))
-    where = {"arch": arch, "method": method, "seed": int(seed)}
+    where = {"arch": run.arch, "method": method, "seed": int(run.seed)}
     level = int(sel["selected_level"].sel(where))
     dense = network_file.read_network(levels[0])
     if level < 0:
         note = (
-            f"no level of {arch}/{method}/seed {seed} has a {sel.attrs['metric']} <= "
+            f"no level of {run.arch}/{method}/seed {run.seed} has a {sel.attrs['metric']} <= "
             f"{sel.attrs['threshold']}; nothing to export"
         )
         empty = xr.Dataset(
             attrs={
                 "title": "prunesweep exported model: none selected",
+                "task": run.task,
                 "selected_level": -1,
                 "note": note,
                 **where,
             }
         )
         files.write_netcdf(empty, output, step="export")
+        files.atomic_save(lambda tmp: _write_note_zip(tmp, note), keras_output)
         log(note)
         model = None
     else:
         net = network_file.read_network(levels[level])
-        model = export_model(net)
+        inputs, outputs = data.load_features(dataset, expect={"config_hash": run.dataset_hash})
+        model = export_model(net, inputs=inputs, outputs=outputs)
         model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"])
         save_exported(model, output, step=f"export level {level}")
         log(
@@ -336,3 +342,19 @@ def export(
                 )
             )
             log(f"{name}: {measured[name]['file_bytes']:,} bytes on disk; {per_call}")
+    if model is not None:  # last: importing TensorFlow would disturb the timings above
+        start = time.perf_counter()
+        from prunesweep.export.keras_model import save_keras
+
+        save_keras(model, keras_output)
+        seconds = time.perf_counter() - start
+        log(f"wrote the Keras model {keras_output} ({seconds:.1f} s with imports)")
+
+
+def _write_note_zip(path: str, note: str) -> None:
+    """The .keras stand-in where nothing was selected: a zip of note.txt only (Keras refuses it)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        info = zipfile.ZipInfo("note.txt", date_time=(1980, 1, 1, 0, 0, 0))
+        archive.writestr(info, note + "\n")

@@ -154,7 +154,9 @@ def test_exported_models_match_the_selected_level(tiny_run):
                 n_selected += 1
                 model = load_exported(path)
                 net = chain(tiny_run, arch, seed, name)[level]
-                np.testing.assert_allclose(model.predict(x), net.forward(x), rtol=1e-5, atol=1e-6)
+                np.testing.assert_allclose(
+                    model.predict(x, scaled=True), net.forward(x), rtol=1e-5, atol=1e-6
+                )
                 assert model.nbytes <= sum(
                     lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers
                 )
