@@ -4,6 +4,8 @@ Snakemake rules use the patterns as outputs (the braces are wildcards); `prunesw
 them in for one run. Nothing else composes result paths.
 """
 
+#: the folder everything the workflow writes goes to
+RESULTS = "results"
 DATASET = "results/data/{task}.nc"
 DENSE = "results/runs/{task}/{arch}/seed{seed}/dense.nc"
 DENSE_METRICS = "results/runs/{task}/{arch}/seed{seed}/dense_metrics.nc"
@@ -15,6 +17,10 @@ MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.nc"
 FIGURE = "results/figures/{task}/{figure}.png"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
+
+
+#: levels per method: the level is two digits in paths and in the rules' wildcard
+MAX_LEVELS = 99
 
 
 def level_name(level: int) -> str:

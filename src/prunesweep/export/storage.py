@@ -25,8 +25,8 @@ from prunesweep.variables import variable_attrs
 
 FILE_KIND = "prunesweep exported model"
 FILE_VERSION = 1
-#: variables above this many bytes are zlib-compressed; smaller ones are stored contiguous,
-#: since a compressed (chunked) HDF5 variable costs a chunk index that outweighs the saving
+#: variables above this many bytes are zlib-compressed; below, compression saves less than it
+#: costs (every variable is chunked anyway, for its Fletcher-32 checksum: files.write_netcdf)
 COMPRESS_ABOVE_BYTES = 16384
 #: file attributes that describe the file itself; every other one is the model's `attrs`
 _STRUCTURE_ATTRS = frozenset(
@@ -112,12 +112,12 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
 
 
 def _encoding(ds: xr.Dataset) -> dict[str, dict]:
-    """Per variable: zlib above COMPRESS_ABOVE_BYTES, else contiguous; no fill values."""
+    """Per variable: zlib above COMPRESS_ABOVE_BYTES, else none; no fill values."""
     return {
         name: (
             {"zlib": True, "complevel": 4, "shuffle": True, "_FillValue": None}
             if var.nbytes > COMPRESS_ABOVE_BYTES
-            else {"contiguous": True, "_FillValue": None}
+            else {"_FillValue": None}
         )
         for name, var in ds.data_vars.items()
     }
@@ -136,7 +136,7 @@ def save_exported(model: ExportedModel, path: str | os.PathLike, *, step: str = 
 
 def load_exported(path: str | os.PathLike) -> ExportedModel:
     """Inverse of `save_exported`; the formats are the recorded ones (not measured again)."""
-    ds = files.open_netcdf(path, kind="exported model")
+    ds = files.open_netcdf(path, kind="exported model", verify=False)
     if ds.attrs.get("title") != FILE_KIND:
         raise files.SchemaError(f"exported model file {path}: not a {FILE_KIND} file")
     try:
@@ -170,7 +170,7 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
                     csr=csr,
                 )
             )
-        return ExportedModel(
+        model = ExportedModel(
             layers=layers,
             activation=str(ds.attrs["activation"]),
             kept=kept,
@@ -181,5 +181,9 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
             choice=str(ds.attrs.get("format_choice", "forced")),
             attrs={k: v for k, v in ds.attrs.items() if k not in _STRUCTURE_ATTRS},
         )
+    except files.SchemaError:
+        raise
     except (KeyError, ValueError) as err:
         raise files.SchemaError(f"exported model file {path}: {err}") from err
+    files.check_digest(ds, path, kind="exported model")  # after the checks that say more
+    return model

@@ -81,6 +81,16 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+#: memory of `build` plus the dataset file's contents at the peak of a simulate job: per sample
+#: (results, network inputs and targets, the labelled dataset), per sample of a chunk in each
+#: worker (the integrator's working arrays), and the legacy stream's 1,000,000-row draws.
+#: Measured with tracemalloc (about 410 and 460-1400 bytes); tests/unit/test_moth_task.py checks
+#: the estimate against a measurement.
+BYTES_PER_SAMPLE = 500
+BYTES_PER_CHUNK_SAMPLE = 2000
+ORIGINAL_SAMPLING_BYTES = 100_000_000
+
+
 def _setting(settings: Mapping[str, Any], key: str) -> Any:
     return settings[key] if key in settings else SCHEMA[key]["default"]
 
@@ -138,6 +148,17 @@ class MothTask:
                     f"expected every split to get at least 1 sample (raise n_samples or "
                     f"fractions.{split})"
                 )
+
+    def memory_bytes(self, settings: Mapping[str, Any], *, workers: int = 1) -> int:
+        """About the peak memory of `build` and of writing its dataset (see BYTES_PER_SAMPLE)."""
+        n = int(_setting(settings, "n_samples"))
+        chunk = min(int(_setting(settings, "chunk_size")), n)
+        extra = ORIGINAL_SAMPLING_BYTES if _setting(settings, "sampling") == "original" else 0
+        return BYTES_PER_SAMPLE * n + BYTES_PER_CHUNK_SAMPLE * chunk * max(1, workers) + extra
+
+    def io_widths(self, settings: Mapping[str, Any]) -> tuple[int, int]:
+        """The network's inputs and outputs: 10 and 7, whatever the settings."""
+        return len(names.INPUT_NAMES), len(names.OUTPUT_NAMES)
 
     def build(
         self, settings: Mapping[str, Any], *, progress: Progress | None = None, workers: int = 1
