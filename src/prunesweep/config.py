@@ -329,7 +329,11 @@ def validate(
     check_schema(config, schema)
     check_tasks(config)
     check_semantics(config)
-    for message in preflight.check(config):
+    try:
+        said = preflight.check(config)
+    except preflight.PlanError as err:
+        raise ConfigError(str(err)) from err
+    for message in said:
         (warn or _warn)(message)
     return config
 

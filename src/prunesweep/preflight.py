@@ -10,7 +10,8 @@ Called by `prunesweep.config.validate` once the config is valid key by key, befo
 - the memory a task's simulation needs (the plug-in's optional `memory_bytes`), refused when it
   exceeds both this machine's memory and the simulate job's `mem_mb`.
 
-`check` raises `ConfigError` (one line naming the key) and returns the warnings.
+`check` raises `PlanError` (one line naming the key; `config.validate` turns it into a
+`ConfigError`) and returns the warnings.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from prunesweep.config import ConfigError
 from prunesweep.paths import MAX_LEVELS
 from prunesweep.pruning import Method, parse_method, prune_count
 
 
+class PlanError(ValueError):
+    """The config asks for what cannot run; the message is one line naming the key."""
+
+
 def check(config: Mapping) -> list[str]:
-    """Refuse what cannot run (ConfigError); return one line per setting probably not meant."""
+    """Refuse what cannot run (PlanError); return one line per setting probably not meant."""
     methods = {
         name: parse_method(name, settings, default_schedule=config["schedule"])
         for name, settings in config["methods"].items()
@@ -67,7 +71,7 @@ def _check_level_count(config: Mapping, name: str, method: Method) -> None:
     if method.n_levels <= MAX_LEVELS:
         return
     key = _schedule_key(config, name) if method.schedule else f"methods.{name}.iterations"
-    raise ConfigError(
+    raise PlanError(
         f"config key {key!r} asks for {method.n_levels} levels of method {name!r}, expected at "
         f"most {MAX_LEVELS} (a level is two digits in file names: level01 ... level{MAX_LEVELS})"
     )
@@ -124,7 +128,7 @@ def _idle_levels(
         if what == "units":
             for layer, (count, width) in enumerate(zip(counts, sizes, strict=True), start=1):
                 if count >= width:
-                    raise ConfigError(
+                    raise PlanError(
                         f"config key {key!r} has value {target} at level {level}, which would "
                         f"remove all {width} units of hidden layer {layer} of architecture "
                         f"{arch!r} (method {name!r}: round({target} x {width}) = {count}); at "
@@ -169,7 +173,7 @@ def _check_memory(config: Mapping) -> list[str]:
         if need > max(physical, granted):
             key = f"tasks.{task}.n_samples" if "n_samples" in settings else f"tasks.{task}"
             value = settings.get("n_samples", "")
-            raise ConfigError(
+            raise PlanError(
                 f"config key {key!r} has value {value}: simulating task {task!r} needs about "
                 f"{_size(need)} of memory, more than this machine has ({_size(physical)}) and "
                 f"resources.simulate.mem_mb grants ({simulate['mem_mb']:,} MB); ask for fewer "
