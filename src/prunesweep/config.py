@@ -168,6 +168,20 @@ def check_semantics(config: dict) -> None:
                 f"config key 'architectures.{name}.task' has value "
                 f"{arch['task']!r}, expected one of the tasks {sorted(config['tasks'])}"
             )
+    for name, arch in config["architectures"].items():
+        _check_published(name, arch)
+        if "init_std" in arch and arch.get("init") != "normal":
+            raise ConfigError(
+                f"config key 'architectures.{name}.init_std' has value {arch['init_std']}, "
+                "but it is used only with init: normal (this architecture has init: "
+                f"{arch.get('init')}); remove it or set init: normal"
+            )
+    if config["training"]["dense"].get("optimizer", "fresh") != "fresh":
+        raise ConfigError(
+            "config key 'training.dense.optimizer' has value "
+            f'{json.dumps(config["training"]["dense"]["optimizer"])}, expected "fresh" '
+            "(a dense network has no previous level whose optimizer it could carry on)"
+        )
     seeds = config["seeds"]
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"config key 'seeds' has value {seeds}, expected distinct seeds")
@@ -191,6 +205,22 @@ def _check_rewind_epoch(config: dict, method: str, rewind: str | None) -> None:
             f"config key 'training.rewind_epoch' has value {epoch}, expected at most "
             f"training.dense.max_epochs ({max_epochs}): method {method!r} rewinds to the weights "
             "of that dense epoch"
+        )
+
+
+def _check_published(name: str, arch: dict) -> None:
+    """A published comparison only makes sense for the network that was published."""
+    from prunesweep.reference import PUBLISHED
+
+    if "published" not in arch:
+        return
+    ref = PUBLISHED[arch["published"]]
+    hidden, activation = list(ref.widths[1:-1]), ref.activation
+    if arch["hidden"] != hidden or arch.get("activation", "tanh") != activation:
+        raise ConfigError(
+            f"config key 'architectures.{name}.published' has value {arch['published']!r}, a "
+            f"{'-'.join(map(str, ref.widths))} {activation} network; this architecture has "
+            f"hidden {arch['hidden']} and activation {arch.get('activation', 'tanh')!r}"
         )
 
 

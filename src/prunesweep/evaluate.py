@@ -19,6 +19,16 @@ from prunesweep.pruning import pqi_report
 #: a level whose validation loss exceeds this multiple of the dense one is flagged as diverged
 DIVERGENCE_FACTOR = 1e3
 
+#: metrics that are vectors, by dimension (the rest are scalars)
+VECTOR_DIMS = {
+    "layer_sparsity": ("layer",),
+    "layer_unit_sparsity": ("layer",),
+    "layer_pqi": ("layer",),
+    "output_connections": ("output",),
+    "output_inputs": ("output",),
+    "input_connections": ("input",),
+}
+
 
 def dead_units(net: Network) -> list[np.ndarray]:
     """Per hidden layer, True where a unit has no live incoming weight or no live outgoing one."""
@@ -41,6 +51,36 @@ def flops_per_sample(net: Network, *, live_only: bool) -> int:
     return total
 
 
+def macs_per_sample(net: Network, *, live_only: bool) -> int:
+    """Multiply-adds of the weights only: Blalock et al.'s (2020) convention for speed-ups."""
+    if live_only:
+        return sum(int(layer.kernel_mask.sum()) for layer in net.layers)
+    return sum(layer.kernel.size for layer in net.layers)
+
+
+def output_connections(net: Network) -> np.ndarray:
+    """Live weights into each output unit (the last kernel's columns)."""
+    return net.layers[-1].kernel_mask.sum(axis=0).astype(np.int64)
+
+
+def input_connections(net: Network) -> np.ndarray:
+    """Live weights out of each input (the first kernel's rows)."""
+    return net.layers[0].kernel_mask.sum(axis=1).astype(np.int64)
+
+
+def inputs_reaching_outputs(net: Network) -> np.ndarray:
+    """For each output, how many inputs still reach it through live weights.
+
+    A path counts when every weight on it is live; a hidden unit with no live path from an input
+    outputs a constant, so an output reached by no input is a constant function of the inputs:
+    the network has cut it off, whatever its bias.
+    """
+    reach = np.eye(net.widths[0], dtype=bool)  # (inputs, units of the current layer)
+    for layer in net.layers:
+        reach = (reach.astype(np.int64) @ layer.kernel_mask.astype(np.int64)) > 0
+    return reach.sum(axis=0).astype(np.int64)
+
+
 def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
     """Sparsity, parameter counts, FLOPs and PQ Index: everything that needs no data."""
     n_weights = np.array([layer.kernel.size for layer in net.layers])
@@ -50,6 +90,8 @@ def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
     remaining = int(live_weights.sum() + live_biases)
     dense_flops = flops_per_sample(net, live_only=False)
     flops = flops_per_sample(net, live_only=True)
+    dense_macs = macs_per_sample(net, live_only=False)
+    macs = macs_per_sample(net, live_only=True)
     dead = dead_units(net)
     hidden = sum(d.size for d in dead)
     pqi = pqi_report(net.layers, p=p, q=q)
@@ -64,8 +106,14 @@ def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
         "flops_dense": dense_flops,
         "flops": flops,
         "speedup": dense_flops / flops if flops else math.inf,
+        "macs_dense": dense_macs,
+        "macs": macs,
+        "speedup_macs": dense_macs / macs if macs else math.inf,
         "pqi": pqi["global"],
         "layer_pqi": np.asarray(pqi["per_layer"], dtype=float),
+        "output_connections": output_connections(net),
+        "output_inputs": inputs_reaching_outputs(net),
+        "input_connections": input_connections(net),
     }
 
 
@@ -115,17 +163,16 @@ def evaluate_level(
             )
     n_layers = len(net.layers)
     data = {
-        name: ((), value)
-        for name, value in {**metrics, **losses}.items()
-        if not name.startswith("layer_")
+        name: (VECTOR_DIMS.get(name, ()), value) for name, value in {**metrics, **losses}.items()
     }
-    for name in ("layer_sparsity", "layer_unit_sparsity", "layer_pqi"):
-        data[name] = (("layer",), np.asarray(metrics[name], dtype=float))
     data["diverged"] = ((), np.int8(diverged))
     data["epochs"] = ((), int(net.attrs.get("epochs", 0)))
     target = net.attrs.get("target_sparsity", np.nan)
     data["target_sparsity"] = ((), float(target) if target not in (None, "") else np.nan)
-    ds = xr.Dataset(data, coords={"layer": np.arange(1, n_layers + 1)})
+    coords = {"layer": np.arange(1, n_layers + 1)}
+    coords["input"] = list(net.input_names) or list(range(net.widths[0]))
+    coords["output"] = list(net.output_names) or list(range(net.widths[-1]))
+    ds = xr.Dataset(data, coords=coords)
     keep = ("task", "arch", "method", "seed", "level", "config_hash")
     ds.attrs = {k: net.attrs[k] for k in keep if k in net.attrs}
     ds.attrs["title"] = "prunesweep metrics of one level"

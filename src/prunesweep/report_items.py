@@ -13,14 +13,39 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ReportItem:
-    """One figure of the report: `function` names the drawing function in prunesweep.plots."""
+    """One figure or table of the report.
+
+    `function` names the drawing function in prunesweep.plots (a figure) or the page function
+    in prunesweep.tables (a table, written as HTML that the report shows inline). `when` names
+    a condition on the config for the item to exist (see `applies`).
+    """
 
     category: str
     label: str
     function: str
+    kind: str = "figure"
+    when: str = "always"
+
+    @property
+    def suffix(self) -> str:
+        return "png" if self.kind == "figure" else "html"
+
+    def applies(self, config, task: str) -> bool:
+        """Whether the item exists for `task`: always, or only with a published reference."""
+        if self.when == "always":
+            return True
+        if self.when == "published":
+            return any(
+                a.get("task") == task and "published" in a for a in config["architectures"].values()
+            )
+        raise ValueError(f"unknown condition {self.when!r} of a report item")
 
 
 ITEMS: dict[str, ReportItem] = {
+    "answer": ReportItem("Answer", "selected levels and cliffs", "answer_page", kind="table"),
+    "reproduction": ReportItem(
+        "Answer", "ours vs published", "reproduction_page", kind="table", when="published"
+    ),
     "loss_vs_sparsity": ReportItem("Pruning", "loss vs sparsity", "loss_vs_sparsity_figure"),
     "loss_vs_compression": ReportItem(
         "Methods", "loss vs compression ratio", "loss_vs_compression_figure"
@@ -31,4 +56,10 @@ ITEMS: dict[str, ReportItem] = {
     "pqi_vs_level": ReportItem("Methods", "PQ Index vs level", "pqi_vs_level_figure"),
     "selected_sparsity": ReportItem("Selection", "selected sparsity", "selected_sparsity_figure"),
     "layer_sparsity": ReportItem("Selection", "per-layer sparsity", "layer_sparsity_figure"),
+    "output_connections": ReportItem(
+        "Pruning", "connections into each output", "output_connections_figure"
+    ),
+    "input_connections": ReportItem(
+        "Selection", "connections out of each input", "input_connections_figure"
+    ),
 }

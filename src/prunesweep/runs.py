@@ -45,6 +45,10 @@ def provenance(settings: Any) -> dict:
     }
 
 
+#: architecture settings that change only what the report compares with, not the network
+REPORT_ONLY_ARCH_KEYS = ("published",)
+
+
 @dataclass(frozen=True)
 class DenseRun:
     """One dense network: `task` x `arch` x `seed`."""
@@ -228,9 +232,10 @@ class Study:
 
     # ------------------------------------------------------------------------------- runs
     def dense(self, task: str, arch: str, seed: int | str) -> DenseRun:
+        written = self.config["architectures"][arch]
         settings = {
             "task": self.task_settings(task),
-            "arch": dict(self.config["architectures"][arch]),
+            "arch": {k: v for k, v in written.items() if k not in REPORT_ONLY_ARCH_KEYS},
             "training": self.dense_training.identity(),
             "rewind_epoch": self.config["training"]["rewind_epoch"],
             "seed": int(seed),

@@ -9,6 +9,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from prunesweep import files, lineage, network_file
 from prunesweep.config import ConfigError
@@ -50,24 +51,33 @@ def train_dense(run: DenseRun, dataset: str, output: str, *, threads: int) -> No
     from prunesweep import train
 
     train.configure(threads=threads, seed=run.seed)
-    widths = (len(splits.input_names), *run.arch_settings["hidden"], len(splits.output_names))
+    arch = run.arch_settings
+    widths = (len(splits.input_names), *arch["hidden"], len(splits.output_names))
     net, result, initial = train.train_network(
         None,
         splits,
         run.training,
         widths=widths,
-        activation=run.arch_settings.get("activation", "tanh"),
+        activation=arch.get("activation", "tanh"),
         seed=run.seed,
         stream=0,
         log=log,
         snapshot_epoch=int(run.settings["rewind_epoch"]),
+        init=arch.get("init", "glorot"),
+        init_std=float(arch.get("init_std", 0.2)),
     )
     _record(net, result, run, target=0.0, achieved=0.0)
     net.attrs.update(lineage.record(dataset_digest=Source(dataset, splits.digest)))
     extra = {"init": initial}
     if result.snapshot is not None:
         extra["rewind"] = result.snapshot
-    network_file.write_network(net, output, extra=extra, step=f"train_dense seed {run.seed}")
+    network_file.write_network(
+        net,
+        output,
+        extra=extra,
+        optimizer=result.optimizer,  # for levels that carry the optimizer on
+        step=f"train_dense seed {run.seed}",
+    )
     log(
         f"dense val loss {result.final_val_loss:.4e} after {len(result.history['loss'])} epochs "
         f"({result.seconds:.1f} s)" + (" - DIVERGED" if result.diverged else "")
@@ -103,9 +113,13 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
     from prunesweep.pruning import next_masks
 
     level, seed, method = run.level, run.seed, run.spec
+    carry = run.retraining.optimizer == "carry"
     # inputs are checked before TensorFlow is imported, so a bad file fails fast: each file is
     # the one of this run (its run attributes, config_hash and digest), and they form a chain
     prev = network_file.read_network(previous, expect=run.previous.expected)
+    state = (
+        network_file.read_optimizer_state(previous, expect=run.previous.expected) if carry else None
+    )
     dense_net = prev if level == 1 else network_file.read_network(dense, expect=run.dense.expected)
     splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
     sources = {
@@ -160,13 +174,19 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
         seed=seed,
         stream=level,
         log=log,
+        optimizer_state=state,
     )
     for before, after in zip(masks, net.layers, strict=True):
         if not ((before[0] == after.kernel_mask).all() and (before[1] == after.bias_mask).all()):
             raise RuntimeError("masks changed during retraining")
     _record(net, result, run, target=target, achieved=achieved)
     net.attrs.update(lineage.record(**sources))
-    network_file.write_network(net, output, step=f"prune {run.method} level {level}")
+    network_file.write_network(
+        net,
+        output,
+        optimizer=result.optimizer if carry else None,
+        step=f"prune {run.method} level {level}",
+    )
     log(
         f"level {level}: val loss {result.final_val_loss:.4e} ({result.seconds:.1f} s)"
         + (" - DIVERGED: flagged, the sweep goes on" if result.diverged else "")
@@ -233,10 +253,13 @@ def aggregate(
 
 
 def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
+    from prunesweep import cliff
     from prunesweep.selection import select_levels
 
     table = files.open_netcdf(metrics, kind="metrics")
     ds = select_levels(table, threshold=threshold, split=split)
+    if "output_inputs" in table:
+        ds = ds.merge(cliff.diagnose(table, ds))
     ds.attrs.update(title="prunesweep selection: sparsest level under the threshold")
     ds.attrs.update(lineage.record(metrics_digest=Source(metrics, table.attrs["digest"])))
     files.write_netcdf(ds, output, step="select")
@@ -245,12 +268,22 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
 
 
 def plot(figure: str, metrics: str, selection: str, output: str, *, palette: str, dpi: int) -> None:
+    """Draw report item `figure` (a PNG figure or an HTML table, prunesweep.report_items)."""
+    from prunesweep.report_items import ITEMS
+
+    table = files.open_netcdf(metrics, kind="metrics")
+    chosen = files.open_netcdf(selection, kind="selection")
+    item = ITEMS[figure]
+    if item.kind == "table":
+        from prunesweep import tables
+
+        page = getattr(tables, item.function)(table, chosen)
+        files.atomic_save(lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), output)
+        return
     import matplotlib.pyplot as plt
 
     from prunesweep.plots import draw
 
-    table = files.open_netcdf(metrics, kind="metrics")
-    chosen = files.open_netcdf(selection, kind="selection")
     source = Source(metrics, table.attrs["digest"])
     lineage.check(chosen.attrs, selection, kind="selection", metrics_digest=source)
     fig = draw(figure, table, chosen, palette=palette)

@@ -13,7 +13,8 @@ import xarray as xr
 
 from prunesweep.files import SchemaError, open_netcdf
 
-SCALARS_INT = ("remaining_params", "total_params", "flops_dense", "flops", "epochs")
+#: dimensions whose coordinates are names shared by every file of a task
+NAMED_DIMS = ("input", "output")
 
 
 def _read(path, attrs, variables):
@@ -60,15 +61,21 @@ def combine_metrics(
         "level": levels,
         "layer": np.arange(1, n_layers + 1),
     }
-    shape4 = tuple(len(coords[d]) for d in ("arch", "method", "seed", "level"))
+    # inputs and outputs are the task's: every file must name the same ones
+    for dim in NAMED_DIMS:
+        found = {tuple(ds[dim].values.tolist()) for ds in records.values() if dim in ds.dims}
+        if len(found) > 1:
+            raise SchemaError(f"metrics files disagree on the {dim}s: {sorted(found)}")
+        if found:
+            coords[dim] = list(found.pop())
+    run_dims = ("arch", "method", "seed", "level")
+    shape4 = tuple(len(coords[d]) for d in run_dims)
     template = next(iter(records.values()))
-    arrays = {}
-    for name, var in template.data_vars.items():
-        layered = "layer" in var.dims
-        arrays[name] = np.full(shape4 + ((n_layers,) if layered else ()), np.nan)
-    index = {
-        d: {v: i for i, v in enumerate(coords[d])} for d in ("arch", "method", "seed", "level")
+    arrays = {
+        name: np.full(shape4 + tuple(len(coords[d]) for d in var.dims), np.nan)
+        for name, var in template.data_vars.items()
     }
+    index = {d: {v: i for i, v in enumerate(coords[d])} for d in run_dims}
     for (arch, method, seed, level), ds in records.items():
         if arch not in index["arch"] or method not in index["method"] or seed not in index["seed"]:
             continue
@@ -80,14 +87,13 @@ def combine_metrics(
         )
         for name in arrays:
             values = np.asarray(ds[name].values, dtype=float)
-            if values.ndim:
+            if values.ndim:  # a layer vector may be shorter than the deepest architecture's
                 arrays[name][at][: values.size] = values
             else:
                 arrays[name][at] = values
     out = xr.Dataset(coords=coords)
     for name, values in arrays.items():
-        dims = ("arch", "method", "seed", "level") + (("layer",) if values.ndim == 5 else ())
-        out[name] = (dims, values)
+        out[name] = (run_dims + template[name].dims, values)
         out[name].attrs = dict(template[name].attrs)
     out["level"].attrs.update(long_name="pruning level (0 = dense)", units="1")
     out["seed"].attrs.update(long_name="random seed of the network's initialisation", units="1")

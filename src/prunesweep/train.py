@@ -22,7 +22,7 @@ import tensorflow as tf  # noqa: E402
 
 from prunesweep.data import Splits  # noqa: E402
 from prunesweep.models.mlp import build_mlp, load_network, masked_layers, network_from_model  # noqa: E402
-from prunesweep.network import Layer, Network  # noqa: E402
+from prunesweep.network import Layer, Network, OptimizerState  # noqa: E402
 from prunesweep.settings import TrainSettings  # noqa: E402
 
 
@@ -50,12 +50,19 @@ class FitResult:
     diverged: bool
     seconds: float
     snapshot: list[Layer] | None = None
+    optimizer: OptimizerState | None = None
 
 
 class Trainer:
     """Compiled train and evaluation functions for one model and one data set."""
 
-    def __init__(self, model: keras.Model, splits: Splits, settings: TrainSettings):
+    def __init__(
+        self,
+        model: keras.Model,
+        splits: Splits,
+        settings: TrainSettings,
+        optimizer_state: OptimizerState | None = None,
+    ):
         self.model, self.settings = model, settings
         self.x_train = tf.constant(splits.x_train, tf.float32)
         self.y_train = tf.constant(splits.y_train, tf.float32)
@@ -63,8 +70,45 @@ class Trainer:
         self.variables = model.trainable_variables
         self.optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate)
         self.optimizer.build(self.variables)
+        if optimizer_state is not None:
+            self.load_optimizer_state(optimizer_state)
         self._train_epoch = tf.function(self._epoch)
         self._sse = tf.function(self._sum_squared_error)
+
+    def _moments(self) -> list[tuple]:
+        """Per trainable variable (kernel_1, bias_1, kernel_2, ...): (momentum, velocity)."""
+        return list(zip(self.optimizer._momentums, self.optimizer._velocities, strict=True))
+
+    def load_optimizer_state(self, state: OptimizerState) -> None:
+        """Continue from another run's Adam: the step count and both moments."""
+        values = []
+        for m, v in zip(state.momentum, state.velocity, strict=True):
+            values += [(m.kernel, v.kernel), (m.bias, v.bias)]
+        if len(values) != len(self.variables):
+            raise ValueError(
+                f"optimizer state holds {len(values)} variables, the model {len(self.variables)}"
+            )
+        self.optimizer.iterations.assign(int(state.iterations))
+        for (m_var, v_var), (m, v) in zip(self._moments(), values, strict=True):
+            m_var.assign(m)
+            v_var.assign(v)
+
+    def optimizer_state(self) -> OptimizerState:
+        pairs = [(m.numpy(), v.numpy()) for m, v in self._moments()]
+        layers = []
+        for which in (0, 1):  # momentum, velocity
+            layers.append(
+                [
+                    Layer(
+                        kernel=kernel[which].astype(np.float32),
+                        bias=bias[which].astype(np.float32),
+                        kernel_mask=np.ones(kernel[which].shape, bool),
+                        bias_mask=np.ones(bias[which].shape, bool),
+                    )
+                    for kernel, bias in zip(pairs[0::2], pairs[1::2], strict=True)
+                ]
+            )
+        return OptimizerState(int(self.optimizer.iterations.numpy()), *layers)
 
     def _epoch(self, perm):
         batch = self.settings.batch_size
@@ -160,6 +204,7 @@ class Trainer:
             diverged=diverged or not math.isfinite(final),
             seconds=time.perf_counter() - start,
             snapshot=snapshot,
+            optimizer=self.optimizer_state(),
         )
 
 
@@ -183,12 +228,17 @@ def train_network(
     stream: int,
     log=print,
     snapshot_epoch: int | None = None,
+    init: str = "glorot",
+    init_std: float = 0.2,
+    optimizer_state: OptimizerState | None = None,
 ) -> tuple[Network, FitResult, list[Layer]]:
     """Build the model (from `net` if given, else fresh from the seed), train it, return it.
 
+    `init`/`init_std` choose the initial weights of a fresh model (models.mlp.build_mlp);
+    `optimizer_state` continues another run's Adam instead of starting a new one.
     Returns the trained network, the fit result, and the initial layers (before training).
     """
-    model = build_mlp(tuple(widths), activation)
+    model = build_mlp(tuple(widths), activation, init=init, init_std=init_std)
     if net is not None:
         load_network(model, net)
     initial = network_from_model(model, activation=activation).layers
@@ -196,7 +246,7 @@ def train_network(
         f"training {'-'.join(map(str, widths))} on {device_name()}, "
         f"{len(splits.x_train):,} train / {len(splits.x_val):,} val samples"
     )
-    trainer = Trainer(model, splits, settings)
+    trainer = Trainer(model, splits, settings, optimizer_state)
     result = trainer.fit(splits, seed=seed, stream=stream, log=log, snapshot_epoch=snapshot_epoch)
     trained = network_from_model(
         model,

@@ -19,17 +19,18 @@ from prunesweep.network import Layer, Network
 class MaskedDense(keras.layers.Layer):
     """y = activation(x @ (kernel * kernel_mask) + bias * bias_mask)."""
 
-    def __init__(self, units: int, activation=None, **kwargs):
+    def __init__(self, units: int, activation=None, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"expected a positive integer. Received: units={units!r}")
         self.units = units
         self.activation = keras.activations.get(activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
         n_in = int(input_shape[-1])
         self.kernel = self.add_weight(
-            name="kernel", shape=(n_in, self.units), initializer="glorot_uniform"
+            name="kernel", shape=(n_in, self.units), initializer=self.kernel_initializer
         )
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
         self.kernel_mask = self.add_weight(
@@ -59,19 +60,42 @@ class MaskedDense(keras.layers.Layer):
             **super().get_config(),
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         }
 
 
-def build_mlp(widths: tuple[int, ...], activation: str = "tanh") -> keras.Model:
+#: initial kernels (biases start at zero in both): Keras' default, or the normal draw of the
+#: original multi-network code (weights N(0, 1) / 5, i.e. init_std = 0.2; Zahn et al. 2022)
+INITS = ("glorot", "normal")
+
+
+def build_mlp(
+    widths: tuple[int, ...],
+    activation: str = "tanh",
+    *,
+    init: str = "glorot",
+    init_std: float = 0.2,
+) -> keras.Model:
     """widths = (n_inputs, hidden..., n_outputs); hidden layers use `activation`, the last none.
 
     Seed Keras (keras.utils.set_random_seed) before calling for reproducible initial weights.
     """
+    if init == "glorot":
+        initializer = "glorot_uniform"
+    elif init == "normal":
+        initializer = keras.initializers.RandomNormal(mean=0.0, stddev=float(init_std))
+    else:
+        raise ValueError(f"expected one of {list(INITS)}. Received: init={init!r}")
     inputs = keras.Input(shape=(widths[0],), name="inputs")
     h = inputs
     for i, units in enumerate(widths[1:], start=1):
         last = i == len(widths) - 1
-        h = MaskedDense(units, activation=None if last else activation, name=f"layer{i}")(h)
+        h = MaskedDense(
+            units,
+            activation=None if last else activation,
+            kernel_initializer=initializer,
+            name=f"layer{i}",
+        )(h)
     return keras.Model(inputs, h, name="mlp")
 
 
