@@ -120,11 +120,16 @@ class _Checker:
         return Source(str(path), self.good[path]) if path in self.good else None
 
     def hash_of(self, wildcards: dict, method: str | None, level: int) -> dict:
+        """The config_hash the study gives this file's run; nothing to compare with when there is
+        no study or the run is not one of its runs (a file of an earlier config)."""
         if self.study is None:
             return {}
-        run = self.study.level(
-            wildcards["task"], wildcards["arch"], wildcards["seed"], method or "dense", level
-        )
+        try:
+            run = self.study.level(
+                wildcards["task"], wildcards["arch"], wildcards["seed"], method or "dense", level
+            )
+        except (KeyError, ValueError):
+            return {}
         return {"config_hash": run.config_hash}
 
     # -------------------------------------------------------------------------- per kind
