@@ -54,14 +54,13 @@ wildcard_constraints:
     level=r"\d{2}",
 
 
-# Before the first job (not on a dry run): results/ must take new files. `snakemake verify` only
-# reads, so it also works on a read-only copy of the results.
+# Before the first job (not on a dry run): results/ must take new files. (To check a read-only
+# copy of the results: python -m prunesweep.verify, which writes nothing.)
 onstart:
-    if set(workflow.dag_settings.targets) != {"verify"}:
-        try:
-            psfiles.check_writable(RESULTS)
-        except psfiles.OutputError as err:
-            sys.exit(f"prunesweep: {err}")
+    try:
+        psfiles.check_writable(RESULTS)
+    except psfiles.OutputError as err:
+        sys.exit(f"prunesweep: {err}")
 
 
 # ----------------------------------------------------------------------------- resources

@@ -231,6 +231,16 @@ def count_files(root: str | Path) -> int:
     return sum(len(v) for v in classify(Path(root)).values())
 
 
+def report(problems: list[Problem], root: str | Path) -> list[str]:
+    """What `verify` prints: one line per bad file, then one line saying how many were checked."""
+    total = count_files(root)
+    if problems:
+        return [p.line for p in problems] + [
+            f"prunesweep: {len(problems)} of {total} files under {root} are bad"
+        ]
+    return [f"prunesweep: all {total} files under {root} verified"]
+
+
 def main(argv: list[str] | None = None, *, study=None) -> int:
     """`python -m prunesweep.verify [results/]`: one line per bad file; exit status 1 if any."""
     parser = argparse.ArgumentParser(prog="python -m prunesweep.verify", description=main.__doc__)
@@ -254,17 +264,11 @@ def main(argv: list[str] | None = None, *, study=None) -> int:
     except FileNotFoundError as err:
         print(f"prunesweep: {err}", file=sys.stderr)
         return 1
-    for problem in problems:
-        print(problem.line)
-    total = count_files(args.results)
-    if problems:
-        print(
-            f"prunesweep: {len(problems)} of {total} files under {args.results} are bad",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"prunesweep: all {total} files under {args.results} verified", file=sys.stderr)
-    return 0
+    *lines, last = report(problems, args.results)
+    for line in lines:
+        print(line)
+    print(last, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
