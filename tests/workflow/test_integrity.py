@@ -8,12 +8,14 @@ an attribute edited, a level re-sealed with another dense network's digest. Then
 1. `python -m prunesweep.verify` (and `snakemake verify`) name exactly those files, one line each
    with the `--forcerun` that remakes it, and find nothing wrong with the untouched sweep;
 2. the sweep run again stops every job that reads a damaged file, naming that file;
-3. the `--forcerun`s the lines give remake the files, byte for byte those of the untouched sweep.
+3. the `--forcerun`s the lines give remake the files (the swapped pair, in a copy of its own),
+   byte for byte those of the untouched sweep.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -194,9 +196,19 @@ def test_every_job_that_reads_a_damaged_file_stops_naming_it(rerun, path):
         assert not (work / (output or job)).exists()  # the failed job left nothing
 
 
-def test_the_forcerun_lines_remake_the_sweep_byte_for_byte(tiny_run, rerun):
-    work, _ = rerun
-    forced = [arg for path in BAD for arg in ("--forcerun", path)]
+def test_the_forcerun_lines_remake_the_sweep_byte_for_byte(tiny_run, tmp_path):
+    """Only the swapped pair (issue 12's case 3): the two lines' --forcerun remake them and what
+    was made from them, byte for byte as in the sweep that ran straight through."""
+    work = clone(tiny_run, tmp_path / "work")
+    a, b = (work / p for p in SWAPPED)
+    held = a.read_bytes()
+    a.write_bytes(b.read_bytes())
+    b.write_bytes(held)
+    lines = verify(work).stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"network file {p}" for p in SWAPPED]
+    fixes = [re.search(r"`snakemake --forcerun (\S+)`", line)[1] for line in lines]
+    assert fixes == list(SWAPPED)
+    forced = [arg for path in fixes for arg in ("--forcerun", path)]
     snakemake(work, "--cores", "2", "--configfile", str(TINY), *forced)
     proc = verify(work, "--configfile", str(TINY))
     assert proc.returncode == 0, proc.stdout
