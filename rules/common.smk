@@ -10,6 +10,7 @@ from prunesweep.paths import (
     BENCHMARKS,
     DATASET,
     DENSE,
+    EXPORT_TIMINGS,
     DENSE_METRICS,
     FIGURE,
     LEVEL,
@@ -17,12 +18,14 @@ from prunesweep.paths import (
     LOGS,
     METRICS,
     MODEL,
+    NETWORKS,
     RESULTS,
     SELECTION,
     TABLE,
 )
 from prunesweep.report_items import ITEMS as REPORT_ITEMS
 from prunesweep.runs import Study
+from prunesweep.selection import run_summary
 
 
 def warn(message):
@@ -132,6 +135,43 @@ def get_metrics_input(wildcards):
     }
 
 
+def get_network_files(wildcards):
+    return {
+        "dense": [run.path for run in STUDY.dense_runs(wildcards.task)],
+        "levels": [run.path for run in STUDY.level_runs(wildcards.task)],
+    }
+
+
+def get_report_input(name):
+    """The input files of report item `name`, by the names its function takes."""
+    item = REPORT_ITEMS[name]
+
+    def inputs(wildcards):
+        task = wildcards.task
+        files = {
+            "metrics": METRICS.format(task=task),
+            "selection": SELECTION.format(task=task),
+            "networks": NETWORKS.format(task=task),
+            "dataset": STUDY.dataset_path(task),
+        }
+        out = {key: files[key] for key in item.inputs if key in files}
+        if "levels" in item.inputs:
+            out["levels"] = [run.path for run in STUDY.dense_runs(task)] + [
+                run.path for run in STUDY.level_runs(task)
+            ]
+        if "exports" in item.inputs:
+            out["exports"] = [
+                EXPORT_TIMINGS.format(
+                    task=task, arch=run.arch, seed=run.seed, method=method
+                )
+                for run in STUDY.dense_runs(task)
+                for method in STUDY.methods
+            ]
+        return out
+
+    return inputs
+
+
 def get_export_input(wildcards):
     """The selection and the whole chain (dense first): which level is chosen is known only then."""
     chain = [
@@ -148,7 +188,11 @@ def get_final_output():
     for task in STUDY.tasks:
         if not STUDY.archs_of(task):
             continue
-        outputs += [METRICS.format(task=task), SELECTION.format(task=task)]
+        outputs += [
+            METRICS.format(task=task),
+            SELECTION.format(task=task),
+            NETWORKS.format(task=task),
+        ]
         outputs += [
             get_report_item_path(name).format(task=task)
             for name, item in REPORT_ITEMS.items()

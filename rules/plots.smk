@@ -1,14 +1,14 @@
 # One rule per report item (prunesweep.report_items): plot_<name> draws a figure, table_<name>
 # writes an HTML table the report shows inline; all through scripts/plot.py. The registry holds
-# each item's category and label; report/<name>.rst holds its caption.
+# each item's category, label and inputs (get_report_input turns them into files);
+# report/<name>.rst holds its caption.
 for name, item in REPORT_ITEMS.items():
 
     rule:
         name:
             f"{'plot' if item.kind == 'figure' else 'table'}_{name}"
         input:
-            metrics=METRICS,
-            selection=SELECTION,
+            unpack(get_report_input(name)),
         output:
             report(
                 get_report_item_path(name),
@@ -28,6 +28,7 @@ for name, item in REPORT_ITEMS.items():
             runtime=get_resource("plot", "runtime"),
         params:
             figure=name,
+            inputs=list(item.inputs),
             style=config["plots"],
         script:
             "../scripts/plot.py"

@@ -19,6 +19,27 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
+rule collect_networks:
+    input:
+        unpack(get_network_files),
+    output:
+        NETWORKS,
+    log:
+        f"{LOGS}/collect_networks/{{task}}.log",
+    conda:
+        "../envs/analysis.yaml"
+    threads: get_threads("aggregate")
+    resources:
+        mem_mb=get_resource("aggregate", "mem_mb"),
+        runtime=get_resource("aggregate", "runtime"),
+    params:
+        methods=list(config["methods"]),
+        archs=get_archs,
+        seeds=config["seeds"],
+    script:
+        "../scripts/collect_networks.py"
+
+
 rule select:
     input:
         metrics=METRICS,
@@ -44,7 +65,8 @@ rule export:
     input:
         unpack(get_export_input),
     output:
-        MODEL,
+        model=MODEL,
+        timings=EXPORT_TIMINGS,
     log:
         f"{LOGS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.log",
     conda:

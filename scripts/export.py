@@ -10,7 +10,8 @@ sm = snakemake  # noqa: F821
 stages.export(
     sm.input.selection,
     sm.input.levels,
-    sm.output[0],
+    sm.output.model,
+    sm.output.timings,
     arch=sm.wildcards.arch,
     method=sm.wildcards.method,
     seed=int(sm.wildcards.seed),

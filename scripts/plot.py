@@ -1,4 +1,4 @@
-"""rules plot_*: draw one figure of a task from its metrics and selection."""
+"""rules plot_*, table_*: draw one report item of a task from the inputs it names."""
 
 from prunesweep import joblog
 
@@ -9,8 +9,7 @@ from prunesweep import stages  # noqa: E402
 sm = snakemake  # noqa: F821
 stages.plot(
     sm.params.figure,
-    sm.input.metrics,
-    sm.input.selection,
+    {name: getattr(sm.input, name) for name in sm.params.inputs},
     sm.output[0],
     palette=sm.params.style["palette"],
     dpi=sm.params.style["dpi"],

@@ -156,7 +156,7 @@ def _check_finite(node, path=()) -> None:
             _check_finite(value, (*path, i))
 
 
-def check_semantics(config: dict) -> None:
+def check_semantics(config: dict, schema: Mapping) -> None:
     from prunesweep.pruning import parse_method
 
     _check_finite(config)
@@ -186,6 +186,12 @@ def check_semantics(config: dict) -> None:
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"config key 'seeds' has value {seeds}, expected distinct seeds")
     for name, settings in config["methods"].items():
+        if "retrain" in settings:
+            check_schema(
+                settings["retrain"],
+                {**schema["$defs"]["training"], "type": "object"},
+                prefix=("methods", name, "retrain"),
+            )
         if "schedule" in settings:
             _check_schedule(f"methods.{name}.schedule", settings["schedule"])
         try:
@@ -358,7 +364,7 @@ def validate(
     _fill_defaults(config, schema)
     check_schema(config, schema)
     check_tasks(config)
-    check_semantics(config)
+    check_semantics(config, schema)
     try:
         said = preflight.check(config)
     except preflight.PlanError as err:

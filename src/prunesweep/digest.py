@@ -18,9 +18,10 @@ written as its length (8 bytes, little-endian) followed by its bytes:
 4. the global attributes in sorted name order, except `digest` itself (name, then value).
 
 An attribute's value is one field: text as `s:` + UTF-8 (several texts: `s:` + their JSON list);
-numbers as their type string, `:`, the shape as JSON, `:`, then the raw little-endian bytes. Values are read raw, without CF decoding
-(no masking, scaling or character-array joining). Reading a variable also runs HDF5's Fletcher-32
-check of its chunks, so a damaged chunk is found here and named by its variable.
+numbers as their type string, `:`, the shape as JSON, `:`, then the raw little-endian bytes.
+Values are read raw, without CF decoding (no masking, scaling or character-array joining).
+Reading a variable also runs HDF5's Fletcher-32 check of its chunks, so a damaged chunk is found
+here and named by its variable.
 """
 
 from __future__ import annotations

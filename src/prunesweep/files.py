@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -261,12 +261,15 @@ def open_netcdf(
     kind: str,
     required: tuple[str, ...] = (),
     verify: bool = True,
+    variables: Sequence[str] | None = None,
 ) -> xr.Dataset:
-    """Open and load a prunesweep file, naming the file in every error.
+    """Open and load a prunesweep file, naming the file in every error; `variables`: load
+    only these (and the coordinates), where a file holds much a reader does not need.
 
-    Reading recomputes the file's digest (and HDF5 checks each chunk's Fletcher-32 checksum).
-    With `verify` the digest is compared at once; readers that first run more specific checks
-    (masks, splits) pass `verify=False` and call `check_digest` after them.
+    Reading recomputes the file's digest over all its variables, loaded or not (and HDF5 checks
+    each chunk's Fletcher-32 checksum). With `verify` the digest is compared at once; readers
+    that first run more specific checks (masks, splits) pass `verify=False` and call
+    `check_digest` after them.
     """
     path = Path(path)
     if not path.exists():
@@ -274,6 +277,8 @@ def open_netcdf(
     try:
         computed = file_digest(path)
         with xr.open_dataset(path, engine="netcdf4") as ds:
+            if variables is not None:
+                ds = ds[[v for v in variables if v in ds.variables]]
             ds = ds.load()
     except DigestReadError as err:
         raise SchemaError(
@@ -316,6 +321,22 @@ def check_digest(ds: xr.Dataset, path, *, kind: str) -> str:
 
 def _shown(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def read_attrs(path: str | os.PathLike, *, kind: str) -> dict:
+    """A file's global attributes, without loading its variables (a dataset may be large).
+
+    The digest is not checked: that would read every variable. Use it for what a report shows,
+    never for what a result is computed from (those readers use `open_netcdf`).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{kind} file {path} does not exist")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return dict(ds.attrs)
+    except Exception as err:
+        raise SchemaError(f"{kind} file {path} cannot be read as NetCDF ({err})") from err
 
 
 def check_expected(ds: xr.Dataset, path, *, kind: str, expect: Mapping | None) -> None:

@@ -13,11 +13,15 @@ LEVEL = "results/runs/{task}/{arch}/seed{seed}/{method}/level{level}.nc"
 LEVEL_METRICS = "results/runs/{task}/{arch}/seed{seed}/{method}/metrics/level{level}.nc"
 METRICS = "results/summary/{task}/metrics.nc"
 SELECTION = "results/summary/{task}/selection.nc"
+NETWORKS = "results/summary/{task}/networks.nc"
 MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.nc"
 FIGURE = "results/figures/{task}/{figure}.png"
 TABLE = "results/tables/{task}/{table}.html"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
+#: inference timings of an exported model beside its dense network: measured, so kept out of
+#: the result files that reruns reproduce byte for byte (README, Determinism)
+EXPORT_TIMINGS = "results/benchmarks/export/{task}/{arch}/seed{seed}/{method}.json"
 
 
 #: levels per method: the level is two digits in paths and in the rules' wildcard

@@ -252,13 +252,21 @@ class Study:
             return dense
         spec = self.methods[method]
         spec.target_sparsity(level)  # raises if the method has no such level
+        retraining = self.retraining_of(method)
         settings = {
             "dense": dense.settings,
             "method": self._method_identity(method, level),
-            "retraining": self.retraining.identity(),
+            "retraining": retraining.identity(),
             "level": level,
         }
         return LevelRun(dense=dense, method=method, level=level, spec=spec, settings=settings)
+
+    def retraining_of(self, method: str) -> TrainSettings:
+        """`training.retrain` with the method's own `retrain:` overrides."""
+        overrides = dict(self.methods[method].retrain)
+        if not overrides:
+            return self.retraining
+        return TrainSettings.from_config({**self.config["training"]["retrain"], **overrides})
 
     def _method_identity(self, method: str, level: int) -> dict:
         """The method's settings as written, with the schedule cut at `level`."""

@@ -88,9 +88,10 @@ def _record(net, result, run: DenseRun | LevelRun, *, target, achieved) -> None:
     """The attributes of a network file: settings and outcome, nothing that varies between runs.
 
     No timings (they are in Snakemake's benchmark files and the log), so a rerun gives the same
-    bytes. `device` says CPU or GPU: results on a GPU differ from those on the CPU.
+    bytes. `device` says CPU or GPU: results on a GPU differ from those on the CPU; `software`
+    the TensorFlow, Keras and NumPy versions that trained it (the report's Study table shows both).
     """
-    from prunesweep.train import device_name
+    from prunesweep.train import device_name, software
 
     net.attrs.update(
         run.attrs,
@@ -103,6 +104,7 @@ def _record(net, result, run: DenseRun | LevelRun, *, target, achieved) -> None:
         target_sparsity=float("nan") if target is None else float(target),
         achieved_sparsity=float(achieved),
         device=device_name(),
+        software=software(),
     )
 
 
@@ -267,48 +269,89 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
     log(f"selected levels: {ds['selected_level'].values.tolist()} ({none} without a level)")
 
 
-def plot(figure: str, metrics: str, selection: str, output: str, *, palette: str, dpi: int) -> None:
-    """Draw report item `figure` (a PNG figure or an HTML table, prunesweep.report_items)."""
+def collect_networks(level_files, dense_files, output: str, *, methods, archs, seeds, task):
+    """networks.nc of a task: histories, early stopping, |w| histograms and device."""
+    from prunesweep.network_summary import collect_networks as collect
+
+    paths = [*dense_files, *level_files]
+    log(f"reading {len(paths)} network files")
+    ds = collect(paths, methods=methods, archs=archs, seeds=seeds)
+    ds.attrs.update(task=task)
+    files.write_netcdf(ds, output, step=f"collect_networks {task}")
+    log(f"trained on: {ds.attrs['devices']} ({ds.attrs['software']})")
+
+
+def _report_input(name: str, value):
+    """What a report item's function gets for input `name` (prunesweep.report_items.INPUTS)."""
+    if name in ("metrics", "selection", "networks"):
+        return files.open_netcdf(value, kind=name)
+    if name == "dataset":
+        return files.read_attrs(value, kind="dataset")
+    return [str(v) for v in value]  # levels, exports: lists of paths
+
+
+def plot(figure: str, inputs: Mapping[str, object], output: str, *, palette: str, dpi: int) -> None:
+    """Draw report item `figure` (a PNG figure or an HTML table, prunesweep.report_items).
+
+    `inputs` maps each of the item's inputs to its file (or list of files).
+    """
     from prunesweep.report_items import ITEMS
 
-    table = files.open_netcdf(metrics, kind="metrics")
-    chosen = files.open_netcdf(selection, kind="selection")
     item = ITEMS[figure]
+    loaded = {name: _report_input(name, inputs[name]) for name in item.inputs}
+    if "metrics" in loaded and "selection" in loaded:  # the selection made from these metrics
+        source = Source(str(inputs["metrics"]), loaded["metrics"].attrs["digest"])
+        selection = loaded["selection"]
+        lineage.check(selection.attrs, inputs["selection"], kind="selection", metrics_digest=source)
     if item.kind == "table":
         from prunesweep import tables
 
-        page = getattr(tables, item.function)(table, chosen)
+        page = getattr(tables, item.function)(**loaded)
         files.atomic_save(lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), output)
         return
     import matplotlib.pyplot as plt
 
     from prunesweep.plots import draw
 
-    source = Source(metrics, table.attrs["digest"])
-    lineage.check(chosen.attrs, selection, kind="selection", metrics_digest=source)
-    fig = draw(figure, table, chosen, palette=palette)
+    fig = draw(figure, palette=palette, **loaded)
     files.atomic_save(
         lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"), output
     )
+    width = fig.get_size_inches()[0] * dpi
     plt.close(fig)
+    log(f"{figure}: {width:.0f} px wide at {dpi} dpi")
 
 
 def export(
-    selection: str, levels: Sequence[str], output: str, *, arch: str, method: str, seed: int
+    selection: str,
+    levels: Sequence[str],
+    output: str,
+    timings: str,
+    *,
+    arch: str,
+    method: str,
+    seed: int,
 ) -> None:
     """Export the selected level of one (arch, method, seed) as a smaller, faster model.
 
     `levels` lists the chain's files, dense first (level 0). Where no level is under the
     threshold the output still appears, holding no weights and saying so in its attributes.
+    `timings` (JSON, prunesweep.export.compare) gets the file sizes and the inference time at
+    batch 1, 64 and 4096 of the exported model and of the dense network, measured here: they
+    are kept out of the result files, which reruns reproduce byte for byte.
     """
+    import json
+
     import xarray as xr
 
     from prunesweep.export import export_model, save_exported
+    from prunesweep.export.compare import compare
 
     sel = files.open_netcdf(selection, kind="selection", required=("selected_level",))
     chosen_by = lineage.record(selection_digest=Source(selection, sel.attrs["digest"]))
     where = {"arch": arch, "method": method, "seed": int(seed)}
     level = int(sel["selected_level"].sel(where))
+    dense = network_file.read_network(levels[0], expect={**where, "method": "dense", "level": 0})
     if level < 0:
         note = (
             f"no level of {arch}/{method}/seed {seed} has a {sel.attrs['metric']} <= "
@@ -325,14 +368,29 @@ def export(
         )
         files.write_netcdf(empty, output, step="export")
         log(note)
-        return
-    run = {"arch": arch, "seed": int(seed), "method": method if level else "dense", "level": level}
-    net = network_file.read_network(levels[level], expect=run)
-    model = export_model(net)
-    model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)
-    model.attrs.update(lineage.record(network_digest=Source(levels[level], net.attrs["digest"])))
-    save_exported(model, output, step=f"export level {level}")
-    log(
-        f"exported level {level}: {model.nbytes:,} bytes, formats "
-        f"{[layer.formats for layer in model.layers]}"
-    )
+        model = None
+    else:
+        run = {**where, "method": method if level else "dense", "level": level}
+        net = network_file.read_network(levels[level], expect=run)
+        model = export_model(net)
+        model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)
+        source = Source(levels[level], net.attrs["digest"])
+        model.attrs.update(lineage.record(network_digest=source))
+        save_exported(model, output, step=f"export level {level}")
+        log(
+            f"exported level {level}: {model.nbytes:,} bytes, formats "
+            f"{[layer.formats for layer in model.layers]}"
+        )
+    measured = compare(model, dense, output if model is not None else None)
+    measured.update(where, selected_level=level)
+    text = json.dumps(measured, indent=1, sort_keys=True)
+    files.atomic_save(lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"), timings)
+    for name in ("dense", "exported"):
+        if measured[name]:
+            per_call = ", ".join(
+                f"batch {b}: {1e6 * t:.1f} us"
+                for b, t in zip(
+                    measured["batches"], measured[name]["seconds_per_call"], strict=True
+                )
+            )
+            log(f"{name}: {measured[name]['file_bytes']:,} bytes on disk; {per_call}")

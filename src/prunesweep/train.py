@@ -42,6 +42,11 @@ def device_name() -> str:
     return f"GPU ({gpus[0].name})" if gpus else "CPU"
 
 
+def software() -> str:
+    """The versions that shape a training result, for the network file and the report."""
+    return f"tensorflow {tf.__version__}, keras {keras.__version__}, numpy {np.__version__}"
+
+
 @dataclass
 class FitResult:
     history: dict[str, list[float]]
@@ -80,10 +85,19 @@ class Trainer:
         return list(zip(self.optimizer._momentums, self.optimizer._velocities, strict=True))
 
     def load_optimizer_state(self, state: OptimizerState) -> None:
-        """Continue from another run's Adam: the step count and both moments."""
+        """Continue from another run's Adam: the step count and both moments.
+
+        The moments of weights pruned since are set to zero: with a zero gradient they then stay
+        zero and Adam never moves the weight (a stale momentum would, and the weight would leave
+        zero: the original code re-masked after every step, or let such weights drift and revive).
+        """
         values = []
-        for m, v in zip(state.momentum, state.velocity, strict=True):
-            values += [(m.kernel, v.kernel), (m.bias, v.bias)]
+        for m, v, layer in zip(
+            state.momentum, state.velocity, masked_layers(self.model), strict=True
+        ):
+            kmask = layer.kernel_mask.numpy()
+            bmask = layer.bias_mask.numpy()
+            values += [(m.kernel * kmask, v.kernel * kmask), (m.bias * bmask, v.bias * bmask)]
         if len(values) != len(self.variables):
             raise ValueError(
                 f"optimizer state holds {len(values)} variables, the model {len(self.variables)}"

@@ -78,6 +78,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "layer_pqi": ("1", "PQ Index I_(p,q) of each layer's live weights"),
     "diverged": ("1", "1 if the level's loss is not finite or exploded"),
     "epochs": ("1", "epochs trained at the level"),
+    # networks.nc (prunesweep.network_summary)
+    "best_epoch": ("1", "epoch with the lowest validation loss, whose weights were kept (0: none)"),
+    "max_epochs": ("1", "epoch cap of the level's training"),
+    "weight_count": ("1", "live weights whose |w| falls in the bin"),
+    "magnitude_edges": ("1", "edges of the |w| bins"),
     # selection
     "selected_level": ("1", "sparsest level whose loss is under the threshold (-1: none)"),
     "selected_sparsity": ("1", "weight sparsity of the selected level"),

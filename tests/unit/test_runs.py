@@ -103,3 +103,30 @@ def test_a_level_the_method_does_not_have_is_refused():
     study = Study(tiny())
     with pytest.raises(ValueError, match="expected a level in 1..2"):
         study.level("moth", "a", 1, "nodal", 3)
+
+
+def test_a_method_may_override_retraining_for_itself():
+    def sap_epochs(cfg):
+        cfg["methods"]["sap"]["retrain"] = {"max_epochs": 7, "optimizer": "fresh"}
+
+    config = edited(tiny(), sap_epochs)
+    study = Study(config)
+    sap = study.level("moth", "a", 1, "sap", 1)
+    assert sap.retraining.max_epochs == 7
+    assert study.level("moth", "a", 1, "magnitude", 1).retraining.max_epochs == 2
+    changed = {k for k, v in all_hashes(config).items() if all_hashes(tiny())[k] != v}
+    assert changed and {k[3] for k in changed} == {"sap"}
+
+
+def test_bad_retrain_overrides_name_the_key():
+    def bad(cfg):
+        cfg["methods"]["sap"]["retrain"] = {"max_epochs": 0}
+
+    with pytest.raises(psconfig.ConfigError, match="'methods.sap.retrain.max_epochs' has value 0"):
+        edited(tiny(), bad)
+
+    def unknown(cfg):
+        cfg["methods"]["sap"]["retrain"] = {"epochs": 3}
+
+    with pytest.raises(psconfig.ConfigError, match="'methods.sap.retrain.epochs' is not a known"):
+        edited(tiny(), unknown)

@@ -167,5 +167,16 @@ def test_the_optimizer_state_carries_on_exactly(tmp_path):
     assert carried.optimizer.iterations == 2 * first.optimizer.iterations
     assert fresh.optimizer.iterations == first.optimizer.iterations
     assert carried.history["loss"] != fresh.history["loss"]
+    # carried on into a pruned network, stale moments must not move the pruned weights
+    pruned = net.with_masks(
+        [(np.abs(layer.kernel) > np.median(np.abs(layer.kernel)), layer.bias_mask)
+         for layer in net.layers]
+    )  # fmt: skip
+    after, _, _ = train.train_network(
+        pruned, splits, one_epoch, widths=WIDTHS, activation="tanh", seed=5, stream=2,
+        log=lambda m: None, optimizer_state=state,
+    )  # fmt: skip
+    for layer in after.layers:
+        assert not layer.kernel[~layer.kernel_mask].any()
     with pytest.raises(Exception, match="holds no optimizer state"):
         network_file.read_optimizer_state(network_file.write_network(net, tmp_path / "b.nc"))

@@ -38,15 +38,22 @@ DENSE = f"{RUN}/dense.nc"
 LEVEL = f"{RUN}/magnitude/level{{:02d}}.nc"
 LEVEL_METRICS = f"{RUN}/magnitude/metrics/level{{:02d}}.nc"
 LOG = "results/logs/{rule}/moth/a/seed1/magnitude/level{level:02d}.log"
-#: (rule, output) of every report item of the robust config (prunesweep.report_items)
-REPORT_JOBS = {
-    (
-        f"{'plot' if item.kind == 'figure' else 'table'}_{name}",
-        f"results/{'figures' if item.kind == 'figure' else 'tables'}/moth/{name}.{item.suffix}",
-    )
-    for name, item in ITEMS.items()
-    if item.applies(CFG, "moth")
-}
+
+
+def report_jobs(reading=None) -> set[tuple[str, str]]:
+    """(rule, output) of every report item of the robust config (prunesweep.report_items), or
+    of those reading one of the inputs `reading`."""
+    return {
+        (
+            f"{'plot' if item.kind == 'figure' else 'table'}_{name}",
+            f"results/{'figures' if item.kind == 'figure' else 'tables'}/moth/{name}.{item.suffix}",
+        )
+        for name, item in ITEMS.items()
+        if item.applies(CFG, "moth") and (reading is None or set(reading) & set(item.inputs))
+    }
+
+
+REPORT_JOBS = report_jobs()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -66,13 +73,21 @@ def clone(workdir: Path, dest: Path) -> Path:
     return dest
 
 
+#: report items that show timings measured on this machine (prunesweep.report_items)
+MEASURED = {f"{name}.{item.suffix}" for name, item in ITEMS.items() if item.measured}
+
+
 def result_files(workdir: Path) -> list[str]:
-    """Every NetCDF file and figure, except exported models: `export` picks each layer's storage
-    format by timing it on this machine (prunesweep.export.choose_formats), so those may differ."""
+    """Every NetCDF file, figure and table, except exported models (`export` picks each layer's
+    storage format by timing it on this machine, prunesweep.export.choose_formats) and report
+    items that show measured timings: those may differ. Timings themselves are in
+    results/benchmarks/ (JSON, TSV), never in these files."""
     return sorted(
         str(p.relative_to(workdir))
         for p in (workdir / "results").rglob("*")
-        if p.suffix in (".nc", ".png", ".html") and not p.relative_to(workdir).parts[1] == "models"
+        if p.suffix in (".nc", ".png", ".html")
+        and not p.relative_to(workdir).parts[1] == "models"
+        and p.name not in MEASURED
     )
 
 
@@ -94,6 +109,7 @@ def write_config(path: Path, edit=None) -> str:
 
 #: the rules these tests know; planned_jobs(..., core=True) ignores others added later (export)
 CORE_RULES = {"simulate", "train_dense", "evaluate_dense", "prune", "evaluate", "aggregate"}
+CORE_RULES |= {"collect_networks"}
 CORE_RULES |= {"select", *(rule for rule, _ in REPORT_JOBS)}
 
 
@@ -123,6 +139,7 @@ def plots_jobs() -> set[tuple[str, str]]:
 def summary_jobs() -> set[tuple[str, str]]:
     return {
         ("aggregate", "results/summary/moth/metrics.nc"),
+        ("collect_networks", "results/summary/moth/networks.nc"),
         ("select", "results/summary/moth/selection.nc"),
     } | plots_jobs()
 
@@ -575,7 +592,11 @@ IDENTITY = {
     "plots.palette": ("deep", plots_jobs()),
     "plots.dpi": (100, plots_jobs()),
     "training.retrain.eval_batch_size": (1024, set()),
-    "selection.threshold": (0.1, {("select", "results/summary/moth/selection.nc")} | plots_jobs()),
+    # (items that read no selection, nor exported models, which depend on it, stay)
+    "selection.threshold": (
+        0.1,
+        {("select", "results/summary/moth/selection.nc")} | report_jobs({"selection", "exports"}),
+    ),
     # a setting that changes results reruns what depends on it, and not more
     "training.retrain.learning_rate": (1e-3, level_jobs(1, [1, 2]) | summary_jobs()),
     "methods.magnitude.scope": ("global", level_jobs(1, [1, 2]) | summary_jobs()),

@@ -157,3 +157,39 @@ def test_exported_models_match_the_selected_level(tiny_run):
                     lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers
                 )
     assert n_selected > 0, "the tiny config's threshold should select some levels"
+
+
+def test_the_run_ends_with_where_things_are(tiny_run):
+    """One line: results, how many networks have a selected level, how to make the report."""
+    sel = xr.open_dataset(tiny_run / "results/summary/moth/selection.nc").load()
+    has = sel["has_selection"].values
+    lines = [
+        line
+        for line in (tiny_run / "snakemake.out").read_text().splitlines()
+        if line.startswith("prunesweep: done.")
+    ]
+    assert len(lines) == 1, lines
+    assert f"moth: {int(has.sum())} of {has.size}" in lines[0] and "report.html" in lines[0]
+
+
+def test_report_inputs_beside_the_metrics(tiny_run):
+    """networks.nc: every level's history and |w| histogram; export timings: batch 1/64/4096."""
+    import json
+
+    with xr.open_dataset(tiny_run / "results/summary/moth/networks.nc") as nets:
+        assert nets.attrs["devices"] == "CPU" and "tensorflow" in nets.attrs["software"]
+        epochs = nets["epochs"].values
+        assert np.isfinite(epochs[..., 0]).all() and (epochs[np.isfinite(epochs)] >= 1).all()
+        counts = nets["weight_count"].sum("magnitude_bin")
+    with xr.open_dataset(tiny_run / "results/summary/moth/metrics.nc") as metrics:
+        live = metrics["macs"] if "macs" in metrics else None
+        if live is not None:  # live weights = live multiply-adds per sample
+            np.testing.assert_array_equal(
+                counts.values[np.isfinite(live.values)], live.values[np.isfinite(live.values)]
+            )
+    for path in (tiny_run / "results/benchmarks/export/moth").rglob("*.json"):
+        record = json.loads(path.read_text())
+        assert record["batches"] == [1, 64, 4096]
+        assert all(t > 0 for t in record["dense"]["seconds_per_call"])
+        if record["selected_level"] >= 0:
+            assert record["exported"]["file_bytes"] > 0

@@ -15,14 +15,16 @@ matplotlib.use("Agg")
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from prunesweep.plots.common import label, tidy  # noqa: E402
+from prunesweep.plots.common import label, style, tidy  # noqa: E402
 from prunesweep.plots.connections import output_connections  # noqa: E402
 from prunesweep.plots.curves import loss_vs_sparsity, loss_vs_tradeoff, pqi_vs_level  # noqa: E402
+from prunesweep.plots.drawing import network_drawing  # noqa: E402
 from prunesweep.plots.selection import (  # noqa: E402
     input_connections,
     layer_sparsity,
     selected_sparsity,
 )
+from prunesweep.plots.training import training_curves, weight_magnitudes  # noqa: E402
 
 __all__ = [
     "draw",
@@ -31,15 +33,19 @@ __all__ = [
     "layer_sparsity",
     "loss_vs_sparsity",
     "loss_vs_tradeoff",
+    "network_drawing",
     "output_connections",
     "pqi_vs_level",
     "selected_sparsity",
+    "style",
     "tidy",
+    "training_curves",
+    "weight_magnitudes",
 ]
 
 
 # ------------------------------------------------------------------ report items
-# One function per entry of prunesweep.report_items.ITEMS, all with the same signature.
+# One function per figure of prunesweep.report_items.ITEMS; each takes the item's inputs by name.
 
 
 def _threshold_split(selection: xr.Dataset) -> dict:
@@ -85,10 +91,26 @@ def layer_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure
     return layer_sparsity(metrics, selection, palette=palette)
 
 
-def draw(name: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
-    """The figure of report item `name` (prunesweep.report_items.ITEMS)."""
+def network_drawing_figure(metrics, selection, levels, *, palette="colorblind") -> Figure:
+    return network_drawing(metrics, selection, levels, palette=palette)
+
+
+def training_curves_figure(metrics, networks, *, palette="colorblind") -> Figure:
+    return training_curves(networks, palette=palette)
+
+
+def weight_magnitudes_figure(metrics, networks, *, palette="colorblind") -> Figure:
+    return weight_magnitudes(networks, palette=palette)
+
+
+def draw(name: str, **inputs) -> Figure:
+    """The figure of report item `name` (prunesweep.report_items.ITEMS), in the one style.
+
+    `inputs`: the item's inputs by name (metrics=, selection=, ...) and `palette=`.
+    """
     from prunesweep.report_items import ITEMS
 
-    if name not in ITEMS:
+    if name not in ITEMS or ITEMS[name].kind != "figure":
         raise ValueError(f"unknown figure {name!r}; known: {sorted(ITEMS)}")
-    return globals()[ITEMS[name].function](metrics, selection, **options)
+    with style():
+        return globals()[ITEMS[name].function](**inputs)
