@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from prunesweep import config as psconfig
+from prunesweep import files as psfiles
 from prunesweep import retries, slurm_status
 from prunesweep.paths import (
     BENCHMARKS,
@@ -20,6 +21,7 @@ from prunesweep.paths import (
     METRICS,
     MODEL,
     NETWORKS,
+    RESULTS,
     SELECTION,
     TABLE,
 )
@@ -27,8 +29,22 @@ from prunesweep.report_items import ITEMS as REPORT_ITEMS
 from prunesweep.runs import Study
 from prunesweep.selection import run_summary
 
+
+def warn(message):
+    """A valid setting that is probably not meant: said once, by the Snakemake the user ran."""
+    if workflow.exec_mode.name == "DEFAULT":
+        print(f"prunesweep: warning: {message}", file=sys.stderr)
+
+
+# --config values are text to Snakemake (`seeds=[1,2]` gives ['1', '2']): validate reads them
+# again as YAML, so they mean what they mean in a config file
 try:
-    psconfig.validate(config, Path(workflow.basedir) / ".." / "config" / "schema.yaml")
+    psconfig.validate(
+        config,
+        Path(workflow.basedir) / ".." / "config" / "schema.yaml",
+        overrides=workflow.config_settings.config,
+        warn=warn,
+    )
 except psconfig.ConfigError as err:
     sys.exit(f"prunesweep: invalid config: {err}")
 
@@ -41,6 +57,15 @@ wildcard_constraints:
     method="|".join(config["methods"]),
     seed=r"\d+",
     level=r"\d{2}",
+
+
+# Before the first job (not on a dry run): results/ must take new files. (To check a read-only
+# copy of the results: python -m prunesweep.verify, which writes nothing.)
+onstart:
+    try:
+        psfiles.check_writable(RESULTS)
+    except psfiles.OutputError as err:
+        sys.exit(f"prunesweep: {err}")
 
 
 # ----------------------------------------------------------------------------- resources

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from prunesweep.files import SchemaError, check_expected, open_netcdf
+from prunesweep.files import SchemaError, check_digest, check_expected, open_netcdf
 from prunesweep.scaling import STATISTICS, Features, Scaling
 from prunesweep.splits import SPLITS
 
@@ -32,6 +32,8 @@ class Splits:
     y_test: np.ndarray
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
+    #: the dataset file's verified digest, which the files made from it record
+    digest: str = ""
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
@@ -58,10 +60,10 @@ def read_scaling(ds: xr.Dataset, prefix: str, path) -> Scaling:
 def load_splits(path, *, expect: Mapping | None = None) -> Splits:
     """Read a dataset file and return the scaled splits; errors name the file.
 
-    `expect` maps attributes to the values this job requires (the task's `config_hash`).
+    `expect` maps attributes to the values this job requires (the task's `config_hash`). The
+    file's digest is checked after its contents, so the message says what is wrong where it can.
     """
-    ds = open_netcdf(path, kind="dataset", required=DATASET_VARIABLES)
-    check_expected(ds, path, kind="dataset", expect=expect)
+    ds = open_netcdf(path, kind="dataset", required=DATASET_VARIABLES, verify=False)
     for name, dims in (("inputs", ("sample", "input")), ("targets", ("sample", "output"))):
         if ds[name].dims != dims:
             raise SchemaError(
@@ -86,6 +88,8 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
     empty = [s for s in SPLITS if s not in found]
     if empty:
         raise SchemaError(f"dataset file {path}: split(s) {empty} have no samples")
+    digest = check_digest(ds, path, kind="dataset")
+    check_expected(ds, path, kind="dataset", expect=expect)
     x = read_scaling(ds, "input", path).scale(ds["inputs"].values)
     y = read_scaling(ds, "target", path).scale(ds["targets"].values)
     parts = {}
@@ -96,6 +100,7 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
         **parts,
         input_names=tuple(str(v) for v in ds["input"].values),
         output_names=tuple(str(v) for v in ds["output"].values),
+        digest=digest,
     )
 
 

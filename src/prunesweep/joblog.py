@@ -14,10 +14,10 @@ import traceback
 
 from prunesweep import retries
 from prunesweep.config import ConfigError
-from prunesweep.files import SchemaError
+from prunesweep.files import OutputError, SchemaError
 
-#: bad inputs, not bugs: the message alone says what is wrong (no traceback)
-INPUT_ERRORS = (SchemaError, FileNotFoundError, ConfigError)
+#: bad inputs or a full or read-only disk, not bugs: the message alone says what is wrong
+INPUT_ERRORS = (SchemaError, FileNotFoundError, ConfigError, OutputError)
 
 
 def capture(path: str, attempt: int = 1) -> None:

@@ -11,7 +11,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from prunesweep import files, network_file
+from prunesweep import files, lineage, network_file
+from prunesweep.config import ConfigError
+from prunesweep.lineage import Source
 from prunesweep.runs import DenseRun, LevelRun, provenance
 
 
@@ -65,6 +67,7 @@ def train_dense(run: DenseRun, dataset: str, output: str, *, threads: int) -> No
         init_std=float(arch.get("init_std", 0.2)),
     )
     _record(net, result, run, target=0.0, achieved=0.0)
+    net.attrs.update(lineage.record(dataset_digest=Source(dataset, splits.digest)))
     extra = {"init": initial}
     if result.snapshot is not None:
         extra["rewind"] = result.snapshot
@@ -113,21 +116,46 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
 
     level, seed, method = run.level, run.seed, run.spec
     carry = run.retraining.optimizer == "carry"
-    # inputs are checked before TensorFlow is imported, so a bad file fails fast
-    expect_previous = {"config_hash": run.previous.config_hash}
-    prev = network_file.read_network(previous, expect=expect_previous)
-    state = network_file.read_optimizer_state(previous, expect=expect_previous) if carry else None
+    # inputs are checked before TensorFlow is imported, so a bad file fails fast: each file is
+    # the one of this run (its run attributes, config_hash and digest), and they form a chain
+    prev = network_file.read_network(previous, expect=run.previous.expected)
+    state = (
+        network_file.read_optimizer_state(previous, expect=run.previous.expected) if carry else None
+    )
+    dense_net = prev if level == 1 else network_file.read_network(dense, expect=run.dense.expected)
     splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
+    sources = {
+        lineage.PARENT: Source(previous, prev.attrs["digest"]),
+        lineage.DENSE: Source(dense, dense_net.attrs["digest"]),
+        lineage.DATASET: Source(dataset, splits.digest),
+    }
+    lineage.check(dense_net.attrs, dense, kind="network", dataset_digest=sources[lineage.DATASET])
+    if level > 1:
+        lineage.check(
+            prev.attrs,
+            previous,
+            kind="network",
+            dense_digest=sources[lineage.DENSE],
+            dataset_digest=sources[lineage.DATASET],
+        )
+    if method.rewind == "epoch":
+        _check_rewind_epoch(run, dense_net, dense)
     from prunesweep import train
 
     train.configure(threads=threads, seed=seed * 1000 + level)
     masks = next_masks(method, prev.layers, level=level, seed=seed)
+    if all(
+        (kmask == layer.kernel_mask).all() and (bmask == layer.bias_mask).all()
+        for (kmask, bmask), layer in zip(masks, prev.layers, strict=True)
+    ):
+        log(
+            f"warning: level {level} of method {run.method!r} prunes nothing: its masks are "
+            f"those of level {level - 1}"
+        )
     pruned = prev.with_masks(masks)
     if method.rewinds:
         suffix = "init" if method.rewind == "init" else "rewind"
-        start = network_file.read_rewind_layers(
-            dense, suffix, expect={"config_hash": run.dense.config_hash}
-        )
+        start = network_file.read_rewind_layers(dense, suffix, expect=run.dense.expected)
         rewound = [
             dataclasses.replace(lay, kernel=s.kernel.copy(), bias=s.bias.copy())
             for lay, s in zip(pruned.layers, start, strict=True)
@@ -154,6 +182,7 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
         if not ((before[0] == after.kernel_mask).all() and (before[1] == after.bias_mask).all()):
             raise RuntimeError("masks changed during retraining")
     _record(net, result, run, target=target, achieved=achieved)
+    net.attrs.update(lineage.record(**sources))
     network_file.write_network(
         net,
         output,
@@ -164,6 +193,20 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
         f"level {level}: val loss {result.final_val_loss:.4e} ({result.seconds:.1f} s)"
         + (" - DIVERGED: flagged, the sweep goes on" if result.diverged else "")
     )
+
+
+def _check_rewind_epoch(run: LevelRun, dense_net, dense: str) -> None:
+    """Rewinding to dense epoch `training.rewind_epoch` needs dense training to have reached it;
+    early stopping (or divergence) may end it sooner, which only the dense file knows."""
+    wanted = int(run.dense.settings["rewind_epoch"])
+    epochs = int(dense_net.attrs.get("epochs", 0))
+    if epochs < wanted:
+        raise ConfigError(
+            f"config key 'training.rewind_epoch' has value {wanted}, but dense training of "
+            f"{dense} ended after {epochs} epoch(s) (early stopping or divergence), so method "
+            f"{run.method!r} has no weights of epoch {wanted} to rewind to; set "
+            f"training.rewind_epoch to at most {epochs}, or raise training.dense.patience"
+        )
 
 
 def evaluate(
@@ -179,16 +222,21 @@ def evaluate(
     from prunesweep import data
     from prunesweep.evaluate import evaluate_level
 
-    net = network_file.read_network(network, expect={"config_hash": run.config_hash})
+    net = network_file.read_network(network, expect=run.expected)
+    splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
+    sources = {lineage.DATASET: Source(dataset, splits.digest)}
     dense_val = None
     if dense is not None:
-        dense_net = network_file.read_network(dense, expect={"config_hash": run.dense.config_hash})
+        dense_net = network_file.read_network(dense, expect=run.dense.expected)
+        lineage.check(dense_net.attrs, dense, kind="network", **sources)
+        sources[lineage.DENSE] = Source(dense, dense_net.attrs["digest"])
         dense_val = float(dense_net.attrs.get("final_val_loss", "nan"))
-    splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
+    lineage.check(net.attrs, network, kind="network", **sources)
     try:
         ds = evaluate_level(net, splits, dense_val_loss=dense_val, pqi=pqi)
     except RuntimeError as err:
         raise files.SchemaError(f"network file {network}: {err}") from err
+    ds.attrs.update(lineage.record(network_digest=Source(network, net.attrs["digest"])))
     files.write_netcdf(ds, output, step=f"evaluate {network}")
     log(f"val loss {float(ds['val_loss']):.4e} at sparsity {float(ds['sparsity']):.4f}")
 
@@ -215,6 +263,7 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
     if "output_inputs" in table:
         ds = ds.merge(cliff.diagnose(table, ds))
     ds.attrs.update(title="prunesweep selection: sparsest level under the threshold")
+    ds.attrs.update(lineage.record(metrics_digest=Source(metrics, table.attrs["digest"])))
     files.write_netcdf(ds, output, step="select")
     none = int((ds["has_selection"] == 0).sum())
     log(f"selected levels: {ds['selected_level'].values.tolist()} ({none} without a level)")
@@ -250,6 +299,10 @@ def plot(figure: str, inputs: Mapping[str, object], output: str, *, palette: str
 
     item = ITEMS[figure]
     loaded = {name: _report_input(name, inputs[name]) for name in item.inputs}
+    if "metrics" in loaded and "selection" in loaded:  # the selection made from these metrics
+        source = Source(str(inputs["metrics"]), loaded["metrics"].attrs["digest"])
+        selection = loaded["selection"]
+        lineage.check(selection.attrs, inputs["selection"], kind="selection", metrics_digest=source)
     if item.kind == "table":
         from prunesweep import tables
 
@@ -298,9 +351,10 @@ def export(
     from prunesweep.export.compare import compare
 
     sel = files.open_netcdf(selection, kind="selection", required=("selected_level",))
+    chosen_by = lineage.record(selection_digest=Source(selection, sel.attrs["digest"]))
     where = {"arch": run.arch, "method": method, "seed": int(run.seed)}
     level = int(sel["selected_level"].sel(where))
-    dense = network_file.read_network(levels[0])
+    dense = network_file.read_network(levels[0], expect={**where, "method": "dense", "level": 0})
     if level < 0:
         note = (
             f"no level of {run.arch}/{method}/seed {run.seed} has a {sel.attrs['metric']} <= "
@@ -313,6 +367,7 @@ def export(
                 "selected_level": -1,
                 "note": note,
                 **where,
+                **chosen_by,
             }
         )
         files.write_netcdf(empty, output, step="export")
@@ -320,10 +375,13 @@ def export(
         log(note)
         model = None
     else:
-        net = network_file.read_network(levels[level])
+        expect = {**where, "method": method if level else "dense", "level": level}
+        net = network_file.read_network(levels[level], expect=expect)
         inputs, outputs = data.load_features(dataset, expect={"config_hash": run.dataset_hash})
         model = export_model(net, inputs=inputs, outputs=outputs)
-        model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"])
+        model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)
+        source = Source(levels[level], net.attrs["digest"])
+        model.attrs.update(lineage.record(network_digest=source))
         save_exported(model, output, step=f"export level {level}")
         log(
             f"exported level {level}: {model.nbytes:,} bytes, formats "

@@ -1,16 +1,14 @@
-"""`prunesweep verify [results/]`: hands over to the verifier, `prunesweep.verify.main`.
+"""`prunesweep verify [results/]`: the verifier of `prunesweep.verify`, as a subcommand.
 
-The verifier (digests, chains, masks of every file in a results folder) is its own module; this
-subcommand only calls it, with the folder and any further options it takes, and returns its
-exit status. Where this prunesweep has no verifier it says so in one line.
+One implementation: this subcommand hands the folder and any further options to
+`prunesweep.verify.main` and returns its exit status.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 
-from prunesweep.cli.common import CommandError
+from prunesweep import verify
 
 HELP = "check every file of a results folder (digests, chains, masks)"
 DESCRIPTION = (
@@ -20,7 +18,6 @@ DESCRIPTION = (
 EPILOG = "exit status: the verifier's (0 when every file checks out)\n"
 #: options this parser does not know go to the verifier
 PASS_THROUGH = True
-VERIFIER = "prunesweep.verify"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,12 +27,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, extra: list[str]) -> int:
-    try:
-        verifier = importlib.import_module(VERIFIER)
-    except ModuleNotFoundError as err:
-        if err.name != VERIFIER:  # the verifier is there but something it needs is not
-            raise
-        raise CommandError(
-            f"this prunesweep has no verifier ({VERIFIER} is missing); update prunesweep"
-        ) from None
-    return int(verifier.main([args.results, *extra]) or 0)
+    return int(verify.main([args.results, *extra]) or 0)
