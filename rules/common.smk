@@ -164,6 +164,16 @@ def get_prune_input(wildcards):
     }
 
 
+def get_baseline_input(wildcards):
+    run = get_level_run(wildcards)
+    return {"dense": run.dense.path, "dataset": run.dataset_path}
+
+
+def names_pattern(names):
+    """A wildcard constraint matching exactly `names` (and nothing when there are none)."""
+    return "|".join(names) if names else "(?!)"
+
+
 def get_metrics_input(wildcards):
     return {
         "dense": [run.metrics_path for run in STUDY.dense_runs(wildcards.task)],

@@ -3,6 +3,8 @@ rule prune:
         unpack(get_prune_input),
     output:
         LEVEL,
+    wildcard_constraints:
+        method=names_pattern(STUDY.pruning_methods),
     log:
         f"{LOGS}/prune/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.log",
     benchmark:
@@ -20,3 +22,31 @@ rule prune:
         settings=get_level_settings,
     script:
         "../scripts/prune.py"
+
+
+# A baseline's level (prunesweep.baselines): small from the start, trained from scratch with the
+# dense training settings; the dense network is read only to check the architecture.
+rule train_baseline:
+    input:
+        unpack(get_baseline_input),
+    output:
+        LEVEL,
+    wildcard_constraints:
+        method=names_pattern(STUDY.baselines),
+    log:
+        f"{LOGS}/train_baseline/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.log",
+    benchmark:
+        f"{BENCHMARKS}/train_baseline/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: get_threads("train_baseline")
+    resources:
+        mem_mb=get_resource("train_baseline", "mem_mb"),
+        runtime=get_resource("train_baseline", "runtime"),
+        attempt=job_attempt,
+        gpu=get_resource("train_baseline", "gpu"),
+    params:
+        run=get_level_run,
+        settings=get_level_settings,
+    script:
+        "../scripts/train_baseline.py"

@@ -157,6 +157,7 @@ def _check_finite(node, path=()) -> None:
 
 
 def check_semantics(config: dict, schema: Mapping) -> None:
+    from prunesweep.baselines import is_baseline, parse_baseline
     from prunesweep.pruning import parse_method
 
     _check_finite(config)
@@ -194,11 +195,24 @@ def check_semantics(config: dict, schema: Mapping) -> None:
             )
         if "schedule" in settings:
             _check_schedule(f"methods.{name}.schedule", settings["schedule"])
+    # pruning methods first: a baseline names its reference, which must be valid by then
+    pruning = {}
+    for name, settings in config["methods"].items():
+        if is_baseline(settings):
+            continue
         try:
-            method = parse_method(name, settings, default_schedule=schedule)
+            pruning[name] = parse_method(name, settings, default_schedule=schedule)
         except ValueError as err:
             raise ConfigError(f"config key 'methods.{name}': {err}") from err
-        _check_rewind_epoch(config, name, method.rewind)
+        _check_rewind_epoch(config, name, pruning[name].rewind)
+    for name, settings in config["methods"].items():
+        if is_baseline(settings):
+            try:
+                parse_baseline(
+                    name, settings, pruning, config["methods"], default_schedule=schedule
+                )
+            except ValueError as err:
+                raise ConfigError(f"config key 'methods.{name}': {err}") from err
 
 
 def _check_rewind_epoch(config: dict, method: str, rewind: str | None) -> None:

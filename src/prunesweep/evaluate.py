@@ -81,22 +81,32 @@ def inputs_reaching_outputs(net: Network) -> np.ndarray:
     return reach.sum(axis=0).astype(np.int64)
 
 
-def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
-    """Sparsity, parameter counts, FLOPs and PQ Index: everything that needs no data."""
+def structure_metrics(
+    net: Network, *, p: float = 0.5, q: float = 1.0, reference: Network | None = None
+) -> dict:
+    """Sparsity, parameter counts, FLOPs and PQ Index: everything that needs no data.
+
+    `reference` is the dense network the ratios are relative to (sparsity, compression,
+    speed-up, total parameters): by default `net` itself, unpruned. A baseline, small from the
+    start, is measured against its architecture's dense network: its sparsity is then the
+    equivalent weight sparsity 1 - (its kernel weights) / (the dense network's).
+    """
+    ref = net if reference is None else reference
     n_weights = np.array([layer.kernel.size for layer in net.layers])
     live_weights = np.array([int(layer.kernel_mask.sum()) for layer in net.layers])
     live_biases = sum(int(layer.bias_mask.sum()) for layer in net.layers)
-    total_params = int(n_weights.sum() + sum(layer.bias.size for layer in net.layers))
+    ref_weights = sum(layer.kernel.size for layer in ref.layers)
+    total_params = int(ref_weights + sum(layer.bias.size for layer in ref.layers))
     remaining = int(live_weights.sum() + live_biases)
-    dense_flops = flops_per_sample(net, live_only=False)
+    dense_flops = flops_per_sample(ref, live_only=False)
     flops = flops_per_sample(net, live_only=True)
-    dense_macs = macs_per_sample(net, live_only=False)
+    dense_macs = macs_per_sample(ref, live_only=False)
     macs = macs_per_sample(net, live_only=True)
     dead = dead_units(net)
     hidden = sum(d.size for d in dead)
     pqi = pqi_report(net.layers, p=p, q=q)
     return {
-        "sparsity": 1.0 - live_weights.sum() / n_weights.sum(),
+        "sparsity": 1.0 - live_weights.sum() / ref_weights,
         "layer_sparsity": 1.0 - live_weights / n_weights,
         "unit_sparsity": (sum(int(d.sum()) for d in dead) / hidden) if hidden else 0.0,
         "layer_unit_sparsity": np.array([d.mean() for d in dead] + [0.0]),
@@ -132,9 +142,11 @@ def evaluate_level(
     dense_val_loss: float | None = None,
     pqi: Mapping | None = None,
     rtol: float = 1e-3,
+    reference: Network | None = None,
 ) -> xr.Dataset:
-    """All metrics of one level as a small Dataset with a `layer` dimension."""
-    metrics = structure_metrics(net, **dict(pqi or {}))
+    """All metrics of one level as a small Dataset with a `layer` dimension; `reference`: the
+    dense network a baseline's ratios are relative to (`structure_metrics`)."""
+    metrics = structure_metrics(net, reference=reference, **dict(pqi or {}))
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged level may overflow
         losses = {f"{s}_loss": mse(net, *splits.split(s)) for s in SPLITS}
     # diverged: training said so (a non-finite epoch), a loss is not finite, or the validation

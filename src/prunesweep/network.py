@@ -20,12 +20,17 @@ ACTIVATIONS = {
 
 @dataclass
 class Layer:
-    """One dense layer: y = act(x @ (kernel * kernel_mask) + bias * bias_mask)."""
+    """One dense layer: y = act(x @ (kernel * kernel_mask) + bias * bias_mask).
+
+    `activation` overrides the network's (None: the network's on hidden layers, linear on the
+    last): a low-rank factor U is a layer with a linear activation and no live bias.
+    """
 
     kernel: np.ndarray  # (n_in, n_out) float32
     bias: np.ndarray  # (n_out,) float32
     kernel_mask: np.ndarray  # (n_in, n_out) bool, True = live
     bias_mask: np.ndarray  # (n_out,) bool, True = live
+    activation: str | None = None
 
     def __post_init__(self) -> None:
         self.kernel_mask = np.asarray(self.kernel_mask, dtype=bool)
@@ -34,6 +39,10 @@ class Layer:
             raise ValueError(
                 f"kernel mask must match the kernel's 2-D shape. Received: kernel "
                 f"{self.kernel.shape}, kernel_mask {self.kernel_mask.shape}"
+            )
+        if self.activation is not None and self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}"
             )
         n_out = self.kernel.shape[1]
         if self.bias.shape != (n_out,) or self.bias_mask.shape != (n_out,):
@@ -80,6 +89,18 @@ class Network:
         """Layer widths from input to output, e.g. (10, 400, 400, 400, 16, 7)."""
         return (self.layers[0].shape[0], *(layer.shape[1] for layer in self.layers))
 
+    def layer_activation(self, i: int) -> str:
+        """Layer i's activation: its own, else the network's (hidden) or linear (last)."""
+        own = self.layers[i].activation
+        if own is not None:
+            return own
+        return "linear" if i == len(self.layers) - 1 else self.activation
+
+    @property
+    def layer_activations(self) -> tuple[str | None, ...]:
+        """Each layer's override (None where it uses the default)."""
+        return tuple(layer.activation for layer in self.layers)
+
     def kernel_masks(self) -> list[np.ndarray]:
         return [layer.kernel_mask for layer in self.layers]
 
@@ -99,19 +120,17 @@ class Network:
                     bias=np.where(bmask, layer.bias, 0).astype(layer.bias.dtype),
                     kernel_mask=kmask,
                     bias_mask=bmask,
+                    activation=layer.activation,
                 )
             )
         return replace(self, layers=layers, attrs=dict(self.attrs))
 
     def forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
         """Forward pass in NumPy over the masked weights."""
-        act = ACTIVATIONS[self.activation]
         h = np.asarray(x, dtype=dtype)
-        last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             h = h @ layer.masked_kernel().astype(dtype) + layer.masked_bias().astype(dtype)
-            if i < last:
-                h = act(h)
+            h = ACTIVATIONS[self.layer_activation(i)](h)
         return h
 
 

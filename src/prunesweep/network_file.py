@@ -9,6 +9,7 @@ kernels (a pruned weight must be 0), the masks' pruned count against the recorde
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,6 +26,12 @@ from prunesweep.files import (
 )
 from prunesweep.network import Layer, Network, OptimizerState
 from prunesweep.variables import variable_attrs
+
+
+#: attribute of a network whose layers override its activation (a low-rank factor is linear):
+#: one word per layer, DEFAULT where the layer uses the network's
+LAYER_ACTIVATIONS = "layer_activations"
+DEFAULT = "default"
 
 
 def layer_dims(widths: tuple[int, ...]) -> list[str]:
@@ -72,6 +79,8 @@ def network_to_dataset(
         "n_layers": len(net.layers),
         **attrs,
     }
+    if any(a is not None for a in net.layer_activations):  # only then: older files unchanged
+        ds.attrs[LAYER_ACTIVATIONS] = " ".join(a or DEFAULT for a in net.layer_activations)
     return ds
 
 
@@ -117,7 +126,21 @@ def dataset_to_network(ds: xr.Dataset, *, where: str = "network file", path=None
             raise SchemaError(f"{where}: layer {i} has non-zero weights where its mask is 0{hint}")
         _check_finite(layer, f"{where}: layer {i}", hint)
     _check_sparsity(ds, layers, where, hint)
-    attrs = dict(ds.attrs)
+    if LAYER_ACTIVATIONS in ds.attrs:
+        words = str(ds.attrs[LAYER_ACTIVATIONS]).split()
+        if len(words) != n_layers:
+            raise SchemaError(
+                f"{where}: attribute {LAYER_ACTIVATIONS!r} names {len(words)} activations for "
+                f"{n_layers} layers{hint}"
+            )
+        try:
+            layers = [
+                dataclasses.replace(layer, activation=None if w == DEFAULT else w)
+                for layer, w in zip(layers, words, strict=True)
+            ]
+        except ValueError as err:
+            raise SchemaError(f"{where}: {err}") from err
+    attrs = {k: v for k, v in ds.attrs.items() if k != LAYER_ACTIVATIONS}
     if "history_loss" in ds:
         attrs["history"] = {
             "loss": ds["history_loss"].values.tolist(),

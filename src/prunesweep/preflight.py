@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from prunesweep.baselines import Baseline, check_plans, parse_methods
 from prunesweep.paths import MAX_LEVELS
-from prunesweep.pruning import Method, parse_method, prune_count
+from prunesweep.pruning import Method, prune_count
 
 
 class PlanError(ValueError):
@@ -29,14 +30,14 @@ class PlanError(ValueError):
 
 def check(config: Mapping) -> list[str]:
     """Refuse what cannot run (PlanError); return one line per setting probably not meant."""
-    methods = {
-        name: parse_method(name, settings, default_schedule=config["schedule"])
-        for name, settings in config["methods"].items()
-    }
+    methods = parse_methods(config["methods"], default_schedule=config["schedule"])
     for name, method in methods.items():
         _check_level_count(config, name, method)
     warnings = []
     for name, method in methods.items():
+        if isinstance(method, Baseline):
+            _check_baseline(config, method)
+            continue
         idle: dict[tuple[int, float], list[str]] = {}
         for arch, settings in config["architectures"].items():
             io = _io_widths(config, settings["task"])
@@ -55,6 +56,19 @@ def check(config: Mapping) -> list[str]:
     return warnings + _check_memory(config)
 
 
+def _check_baseline(config: Mapping, method: Baseline) -> None:
+    """A rank-only low-rank baseline must factorise some kernel of every architecture."""
+    widths = {}
+    for arch, settings in config["architectures"].items():
+        io = _io_widths(config, settings["task"])
+        if io is not None:
+            widths[arch] = (io[0], *settings["hidden"], io[1])
+    try:
+        check_plans(method, widths)
+    except ValueError as err:
+        raise PlanError(f"config key 'methods.{method.name}.ranks': {err}") from err
+
+
 def _counted(method: Method) -> str:
     if method.kind == "nodal":
         return "units per hidden layer"
@@ -70,7 +84,14 @@ def _schedule_key(config: Mapping, method: str) -> str:
 def _check_level_count(config: Mapping, name: str, method: Method) -> None:
     if method.n_levels <= MAX_LEVELS:
         return
-    key = _schedule_key(config, name) if method.schedule else f"methods.{name}.iterations"
+    if isinstance(method, Baseline) and method.ranks is not None:
+        key = f"methods.{name}.ranks"
+    elif isinstance(method, Baseline) and method.reference is not None:
+        key = _schedule_key(config, method.reference)
+    elif method.schedule:
+        key = _schedule_key(config, name)
+    else:
+        key = f"methods.{name}.iterations"
     raise PlanError(
         f"config key {key!r} asks for {method.n_levels} levels of method {name!r}, expected at "
         f"most {MAX_LEVELS} (a level is two digits in file names: level01 ... level{MAX_LEVELS})"

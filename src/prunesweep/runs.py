@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prunesweep import __version__, paths
-from prunesweep.pruning import Method, parse_method
+from prunesweep.baselines import Baseline, parse_methods
+from prunesweep.pruning import Method
 from prunesweep.settings import TrainSettings
 
 
@@ -196,15 +197,30 @@ class LevelRun:
         )
 
 
+@dataclass(frozen=True)
+class BaselineRun(LevelRun):
+    """Level `level` of a baseline (`prunesweep.baselines`): a network small from the start,
+    trained from scratch with the dense training settings. Its settings: its dense run's (seed,
+    data, training), the architecture's widths, its budget (the reference's target and scope) or
+    rank, and the level. It has no previous level: its parent is the dataset."""
+
+    @property
+    def previous(self) -> None:
+        return None
+
+    @property
+    def training(self) -> TrainSettings:
+        return self.dense.training
+
+
 class Study:
     """The validated config, parsed once: tasks, architectures, seeds, methods, training."""
 
     def __init__(self, config: Mapping):
         self.config = config
-        self.methods: dict[str, Method] = {
-            name: parse_method(name, settings, default_schedule=config["schedule"])
-            for name, settings in config["methods"].items()
-        }
+        self.methods: dict[str, Method | Baseline] = parse_methods(
+            config["methods"], default_schedule=config["schedule"]
+        )
         self.dense_training = TrainSettings.from_config(config["training"]["dense"])
         self.retraining = TrainSettings.from_config(config["training"]["retrain"])
 
@@ -252,6 +268,11 @@ class Study:
             return dense
         spec = self.methods[method]
         spec.target_sparsity(level)  # raises if the method has no such level
+        if isinstance(spec, Baseline):
+            settings = {"dense": dense.settings, "method": spec.identity(level), "level": level}
+            return BaselineRun(
+                dense=dense, method=method, level=level, spec=spec, settings=settings
+            )
         retraining = self.retraining_of(method)
         settings = {
             "dense": dense.settings,
@@ -260,6 +281,17 @@ class Study:
             "level": level,
         }
         return LevelRun(dense=dense, method=method, level=level, spec=spec, settings=settings)
+
+    def is_baseline(self, method: str) -> bool:
+        return isinstance(self.methods[method], Baseline)
+
+    @property
+    def baselines(self) -> list[str]:
+        return [name for name in self.methods if self.is_baseline(name)]
+
+    @property
+    def pruning_methods(self) -> list[str]:
+        return [name for name in self.methods if not self.is_baseline(name)]
 
     def retraining_of(self, method: str) -> TrainSettings:
         """`training.retrain` with the method's own `retrain:` overrides."""

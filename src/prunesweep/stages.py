@@ -195,6 +195,54 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
     )
 
 
+def train_baseline(run, dataset: str, dense: str, output: str, *, threads: int) -> None:
+    """Level k of a baseline (`prunesweep.baselines`): a network small from the start at the
+    budget (or rank) of level k, trained from scratch like the dense network of `run.dense`
+    (its seed, data and training settings). `dense` is read for nothing but the check that the
+    budget's architecture is the one trained."""
+    from prunesweep import baselines, data
+
+    splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
+    dense_net = network_file.read_network(dense, expect=run.dense.expected)
+    source = Source(dataset, splits.digest)
+    lineage.check(dense_net.attrs, dense, kind="network", dataset_digest=source)
+    plan = baselines.plan(run.spec, dense_net.widths, run.level)
+    arch = run.dense.arch_settings
+    log(
+        f"{run.spec.kind} level {run.level}: {plan.params:,} parameters "
+        + (f"(budget {plan.budget:,}) " if plan.budget is not None else "")
+        + f"as {'-'.join(map(str, plan.widths))}"
+    )
+    from prunesweep import train
+
+    train.configure(threads=threads, seed=run.seed)
+    net, result, _ = train.train_network(
+        None,
+        splits,
+        run.training,
+        widths=plan.widths,
+        activation=arch.get("activation", "tanh"),
+        seed=run.seed,
+        stream=0,
+        log=log,
+        init=arch.get("init", "glorot"),
+        init_std=float(arch.get("init_std", 0.2)),
+        layer_activations=plan.activations,
+        bias_free=plan.bias_free,
+    )
+    # the masks prune nothing (achieved 0); its equivalent sparsity is evaluate's, against dense
+    _record(net, result, run, target=run.target_sparsity, achieved=0.0)
+    net.attrs.update(plan.attrs(run.spec.kind, run.spec.reference, run.spec.scope))
+    net.attrs.update(
+        lineage.record(dataset_digest=source, dense_digest=Source(dense, dense_net.attrs["digest"]))
+    )
+    network_file.write_network(net, output, step=f"train_baseline {run.method} level {run.level}")
+    log(
+        f"level {run.level}: val loss {result.final_val_loss:.4e} ({result.seconds:.1f} s)"
+        + (" - DIVERGED: flagged, the sweep goes on" if result.diverged else "")
+    )
+
+
 def _check_rewind_epoch(run: LevelRun, dense_net, dense: str) -> None:
     """Rewinding to dense epoch `training.rewind_epoch` needs dense training to have reached it;
     early stopping (or divergence) may end it sooner, which only the dense file knows."""
@@ -225,7 +273,7 @@ def evaluate(
     net = network_file.read_network(network, expect=run.expected)
     splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
     sources = {lineage.DATASET: Source(dataset, splits.digest)}
-    dense_val = None
+    dense_val = dense_net = None
     if dense is not None:
         dense_net = network_file.read_network(dense, expect=run.dense.expected)
         lineage.check(dense_net.attrs, dense, kind="network", **sources)
@@ -233,7 +281,10 @@ def evaluate(
         dense_val = float(dense_net.attrs.get("final_val_loss", "nan"))
     lineage.check(net.attrs, network, kind="network", **sources)
     try:
-        ds = evaluate_level(net, splits, dense_val_loss=dense_val, pqi=pqi)
+        reference = dense_net if "baseline_kind" in net.attrs else None
+        ds = evaluate_level(net, splits, dense_val_loss=dense_val, pqi=pqi, reference=reference)
+        if reference is not None:
+            ds.attrs["relative_to"] = f"the dense network {dense}"
     except RuntimeError as err:
         raise files.SchemaError(f"network file {network}: {err}") from err
     ds.attrs.update(lineage.record(network_digest=Source(network, net.attrs["digest"])))
@@ -377,6 +428,10 @@ def export(
     else:
         expect = {**where, "method": method if level else "dense", "level": level}
         net = network_file.read_network(levels[level], expect=expect)
+        if any(a is not None for a in net.layer_activations):
+            from prunesweep.baselines import multiply_factors
+
+            net = multiply_factors(net)  # a low-rank baseline: stored as its products
         inputs, outputs = data.load_features(dataset, expect={"config_hash": run.dataset_hash})
         model = export_model(net, inputs=inputs, outputs=outputs)
         model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)

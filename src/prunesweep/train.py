@@ -245,17 +245,36 @@ def train_network(
     init: str = "glorot",
     init_std: float = 0.2,
     optimizer_state: OptimizerState | None = None,
+    layer_activations=None,
+    bias_free=(),
 ) -> tuple[Network, FitResult, list[Layer]]:
     """Build the model (from `net` if given, else fresh from the seed), train it, return it.
 
     `init`/`init_std` choose the initial weights of a fresh model (models.mlp.build_mlp);
-    `optimizer_state` continues another run's Adam instead of starting a new one.
+    `optimizer_state` continues another run's Adam instead of starting a new one;
+    `layer_activations` (one per layer, None: the network's) default to `net`'s own overrides;
+    `bias_free` lists layers of a fresh model whose bias is masked out (low-rank factors U).
     Returns the trained network, the fit result, and the initial layers (before training).
     """
-    model = build_mlp(tuple(widths), activation, init=init, init_std=init_std)
+    if layer_activations is None and net is not None:
+        layer_activations = net.layer_activations
+    model = build_mlp(
+        tuple(widths), activation, init=init, init_std=init_std, activations=layer_activations
+    )
     if net is not None:
         load_network(model, net)
-    initial = network_from_model(model, activation=activation).layers
+    elif bias_free:
+        fresh = network_from_model(
+            model, activation=activation, layer_activations=layer_activations
+        )
+        masks = [
+            (layer.kernel_mask, layer.bias_mask & (i not in bias_free))
+            for i, layer in enumerate(fresh.layers)
+        ]
+        load_network(model, fresh.with_masks(masks))
+    initial = network_from_model(
+        model, activation=activation, layer_activations=layer_activations
+    ).layers
     log(
         f"training {'-'.join(map(str, widths))} on {device_name()}, "
         f"{len(splits.x_train):,} train / {len(splits.x_val):,} val samples"
@@ -267,6 +286,7 @@ def train_network(
         activation=activation,
         input_names=splits.input_names,
         output_names=splits.output_names,
+        layer_activations=layer_activations,
     )
     check_permanent(trained)
     if len(masked_layers(model)) != len(widths) - 1:

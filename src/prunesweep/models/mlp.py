@@ -75,8 +75,11 @@ def build_mlp(
     *,
     init: str = "glorot",
     init_std: float = 0.2,
+    activations=None,
 ) -> keras.Model:
     """widths = (n_inputs, hidden..., n_outputs); hidden layers use `activation`, the last none.
+
+    `activations`, one per layer, overrides it where not None (a low-rank factor: "linear").
 
     Seed Keras (keras.utils.set_random_seed) before calling for reproducible initial weights.
     """
@@ -88,11 +91,15 @@ def build_mlp(
         raise ValueError(f"expected one of {list(INITS)}. Received: init={init!r}")
     inputs = keras.Input(shape=(widths[0],), name="inputs")
     h = inputs
+    overrides = list(activations) if activations is not None else [None] * (len(widths) - 1)
+    if len(overrides) != len(widths) - 1:
+        raise ValueError(f"expected {len(widths) - 1} activations. Received: {overrides!r}")
     for i, units in enumerate(widths[1:], start=1):
         last = i == len(widths) - 1
+        own = overrides[i - 1]
         h = MaskedDense(
             units,
-            activation=None if last else activation,
+            activation=own if own is not None else (None if last else activation),
             kernel_initializer=initializer,
             name=f"layer{i}",
         )(h)
@@ -111,8 +118,9 @@ def to_network(model: keras.Model, template: Network) -> Network:
             bias=np.asarray(layer.bias.numpy(), dtype=np.float32),
             kernel_mask=layer.kernel_mask.numpy() > 0.5,
             bias_mask=layer.bias_mask.numpy() > 0.5,
+            activation=own.activation,
         )
-        for layer in masked_layers(model)
+        for layer, own in zip(masked_layers(model), template.layers, strict=True)
     ]
     return Network(
         layers=layers,
@@ -136,8 +144,17 @@ def load_network(model: keras.Model, net: Network) -> None:
 
 
 def network_from_model(
-    model: keras.Model, *, activation: str, input_names=(), output_names=(), attrs=None
+    model: keras.Model,
+    *,
+    activation: str,
+    input_names=(),
+    output_names=(),
+    attrs=None,
+    layer_activations=None,
 ) -> Network:
+    """The model as a `Network`; `layer_activations` are the layers' overrides (None: none)."""
+    n = len(masked_layers(model))
+    overrides = list(layer_activations) if layer_activations is not None else [None] * n
     template = Network(
         layers=[
             Layer(
@@ -145,8 +162,9 @@ def network_from_model(
                 bias=np.zeros(lay.bias.shape, np.float32),
                 kernel_mask=np.ones(lay.kernel.shape, bool),
                 bias_mask=np.ones(lay.bias.shape, bool),
+                activation=own,
             )
-            for lay in masked_layers(model)
+            for lay, own in zip(masked_layers(model), overrides, strict=True)
         ],
         activation=activation,
         input_names=tuple(input_names),
