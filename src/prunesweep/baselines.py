@@ -13,7 +13,9 @@ Level k matches the budget of level k of a `reference` pruning method: its live 
 kernel weights + all biases) for target s_k, counted as the pruning functions count them
 (`prunesweep.pruning.prune_count`: round(n s_k) of each kernel, or of all kernels in global
 scope). The width factor or rank is the one whose parameter count is closest to the budget
-(ties to the smaller network). `lowrank` may instead sweep `ranks: [...]` directly.
+(ties to the smaller network). Without a reference, the budgets are those of per-layer magnitude
+pruning at the baseline's own `schedule` (default: the config's). `lowrank` may instead sweep
+`ranks: [...]` directly.
 
 Pure: no I/O, no TensorFlow; `plan` says what level k of a baseline is on an architecture,
 `multiply_factors` turns a low-rank network into the same function with dense layers.
@@ -114,22 +116,24 @@ def parse_baseline(
     default_schedule,
 ) -> Baseline:
     kind = settings["kind"]
-    allowed = ("kind", "reference", "ranks") if kind == "lowrank" else ("kind", "reference")
+    allowed = ("kind", "reference", "schedule", *(("ranks",) if kind == "lowrank" else ()))
     for key in settings:
         if key not in allowed:
             raise ValueError(
                 f"method {name!r} (kind {kind!r}): unknown setting {key!r}; expected one of "
                 f"{list(allowed)}"
             )
+    given = [key for key in ("ranks", "reference", "schedule") if key in settings]
+    if len(given) > 1:
+        raise ValueError(
+            f"method {name!r}: give one of 'ranks', 'reference' or 'schedule'. Received: {given}"
+        )
     if "ranks" in settings:
-        if "reference" in settings:
-            raise ValueError(
-                f"method {name!r}: give either 'ranks' or 'reference', not both"
-            )
         return Baseline(name=name, kind=kind, ranks=check_ranks(settings["ranks"], name))
     reference = settings.get("reference")
-    if reference is None:
-        schedule = parse_method(name, {"kind": "magnitude"}, default_schedule=default_schedule)
+    if reference is None:  # its own schedule or the config's, counted per layer
+        own = {"kind": "magnitude", **({"schedule": settings["schedule"]} if given else {})}
+        schedule = parse_method(name, own, default_schedule=default_schedule)
         return Baseline(name=name, kind=kind, schedule=schedule.schedule)
     if reference not in written:
         raise ValueError(

@@ -98,6 +98,9 @@ ITEMS: dict[str, ReportItem] = {
     "loss_vs_speedup": ReportItem(
         METHODS, "loss vs theoretical speed-up", "loss_vs_speedup_figure"
     ),
+    "loss_vs_params": ReportItem(
+        METHODS, "loss vs live parameters (baselines)", "loss_vs_params_figure"
+    ),
     "pqi_vs_level": ReportItem(METHODS, "PQ Index vs level", "pqi_vs_level_figure"),
     # what the selected network looks like
     "network_drawing": ReportItem(

@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from prunesweep import cliff
+from prunesweep.baseline_report import baseline_methods, comparison_table
 from prunesweep.htmlpage import STYLE, html_page, mean_sd, table_html, table_markdown
 from prunesweep.reference import Published
 from prunesweep.report_pages import exported_page, study_page, training_page
@@ -325,8 +326,26 @@ def answer_page(metrics: xr.Dataset, selection: xr.Dataset) -> str:
                 "lost every connection to the inputs there (read from the saved masks).",
                 cliff_table(metrics, selection),
             ),
+            *_baseline_section(metrics, selection),
         ],
     )
+
+
+def _baseline_section(metrics: xr.Dataset, selection: xr.Dataset) -> list:
+    """Pruning against networks small from the start, where the sweep has baselines."""
+    if not baseline_methods(metrics):
+        return []
+    return [
+        (
+            "Pruning against networks small from the start",
+            "Per method and baseline (small dense, low-rank: trained from scratch at the "
+            "parameter budget of a pruning level), the fewest live parameters (weights and "
+            "biases) of a level under the threshold, mean ± sd over the seeds that have one. "
+            "Last column, for pruning methods: the best baseline's mean count over this "
+            "method's (above 1: pruning finds the smaller network).",
+            comparison_table(metrics, selection),
+        )
+    ]
 
 
 def reproduction_page(metrics: xr.Dataset, selection: xr.Dataset) -> str:

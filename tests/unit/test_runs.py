@@ -58,7 +58,19 @@ def test_training_edits_change_every_run_of_that_kind():
     before = all_hashes(tiny())
     after = all_hashes(edited(tiny(), lambda c: c["training"]["retrain"].update(max_epochs=3)))
     changed = {k for k in before if before[k] != after[k]}
-    assert changed == {k for k in before if k[3] != "dense"}
+    # baselines train from scratch with the dense settings: retraining is none of theirs
+    assert changed == {k for k in before if k[3] not in ("dense", "small", "lowrank")}
+    after = all_hashes(edited(tiny(), lambda c: c["training"]["dense"].update(max_epochs=3)))
+    assert {k for k in before if before[k] != after[k]} == set(before)
+
+
+def test_a_baseline_level_has_no_previous_level_and_its_own_identity():
+    study = Study(tiny())
+    run = study.level("moth", "a", 2, "small", 1)
+    assert run.previous is None and run.training == study.dense_training
+    assert run.settings["method"] == {"kind": "small_dense", "target": 0.8, "scope": "layer"}
+    assert run.path.endswith("moth/a/seed2/small/level01.nc")
+    assert study.baselines == ["small", "lowrank"] and "small" not in study.pruning_methods
 
 
 @pytest.mark.parametrize(

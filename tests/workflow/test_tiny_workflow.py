@@ -10,17 +10,22 @@ import xarray as xr
 import yaml
 
 from prunesweep import network_file
-from prunesweep.pruning import parse_method, prune_count
+from prunesweep import baselines
+from prunesweep.baselines import Baseline, parse_methods
+from prunesweep.pruning import prune_count
 from prunesweep.selection import select_levels
 from tests.workflow.conftest import TINY, snakemake
 
 pytestmark = pytest.mark.workflow
 CFG = yaml.safe_load(TINY.read_text())
 ARCHS, SEEDS, METHODS = list(CFG["architectures"]), CFG["seeds"], list(CFG["methods"])
+PARSED = parse_methods(CFG["methods"], default_schedule=CFG["schedule"])
+PRUNING = [name for name in METHODS if not isinstance(PARSED[name], Baseline)]
+BASELINES = [name for name in METHODS if isinstance(PARSED[name], Baseline)]
 
 
 def method(name):
-    return parse_method(name, CFG["methods"][name], default_schedule=CFG["schedule"])
+    return PARSED[name]
 
 
 def chain(workdir, arch, seed, name):
@@ -45,7 +50,7 @@ def test_dataset_is_labelled_and_split(tiny_run):
             assert ds[name].attrs["units"] and ds[name].attrs["long_name"]
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", PRUNING)
 def test_masks_are_permanent_monotone_and_exact(tiny_run, name):
     m = method(name)
     for arch in ARCHS:
@@ -69,6 +74,34 @@ def test_masks_are_permanent_monotone_and_exact(tiny_run, name):
                         dead = ~lay.kernel_mask.any(axis=0)
                         assert dead.sum() == prune_count(lay.kernel.shape[1], m.target_sparsity(k))
                         assert not lay.bias_mask[dead].any()
+
+
+def test_baselines_are_trained_small_from_the_start(tiny_run):
+    """One budget of each baseline: the chosen widths or rank stored, the count achieved, the
+    metrics' sparsity equivalent, and both in metrics.nc and selection.nc."""
+    assert set(BASELINES) == {"small", "lowrank"}
+    metrics = xr.open_dataset(tiny_run / "results/summary/moth/metrics.nc").load()
+    sel = xr.open_dataset(tiny_run / "results/summary/moth/selection.nc").load()
+    for arch in ARCHS:
+        for seed in SEEDS:
+            dense, *rest = chain(tiny_run, arch, seed, "small")
+            small = rest[0]
+            plan = baselines.plan(PARSED["small"], dense.widths, 1)
+            assert small.widths == plan.widths == tuple(small.attrs["baseline_widths"])
+            live = sum(int(lay.kernel_mask.sum() + lay.bias_mask.sum()) for lay in small.layers)
+            assert live == small.attrs["baseline_params"] == plan.params
+            assert small.attrs["baseline_budget"] == baselines.budget(dense.widths, 0.8)
+            low = chain(tiny_run, arch, seed, "lowrank")[1]
+            assert int(low.attrs["baseline_rank"]) == 2
+            assert low.layer_activations.count("linear") == len(low.attrs["baseline_factorised"])
+            for name, net in (("small", small), ("lowrank", low)):
+                where = {"arch": arch, "method": name, "seed": seed}
+                kernels = sum(int(lay.kernel_mask.sum()) for lay in net.layers)
+                dense_kernels = sum(lay.kernel.size for lay in dense.layers)
+                got = metrics.sel(where, level=1)
+                assert float(got["sparsity"]) == pytest.approx(1 - kernels / dense_kernels)
+                assert int(got["remaining_params"]) == int(net.attrs["baseline_params"])
+                assert int(sel["selected_level"].sel(where)) in (-1, 0, 1)
 
 
 def test_metrics_cover_every_level(tiny_run):
@@ -157,8 +190,9 @@ def test_exported_models_match_the_selected_level(tiny_run):
                 np.testing.assert_allclose(
                     model.predict(x, scaled=True), net.forward(x), rtol=1e-5, atol=1e-6
                 )
+                stored = baselines.multiply_factors(net)  # low-rank: exported as U V
                 assert model.nbytes <= sum(
-                    lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers
+                    lay.kernel.nbytes + lay.bias.nbytes for lay in stored.layers
                 )
     assert n_selected > 0, "the tiny config's threshold should select some levels"
 
@@ -171,7 +205,9 @@ def test_benchmarks_size_every_cluster_rule(tiny_run, capsys):
 
     assert efficiency.main([str(tiny_run / "results" / "benchmarks"), "--config", str(TINY)]) == 0
     block = yaml.safe_load(capsys.readouterr().out)["resources"]
-    assert set(block) == {"simulate", "train_dense", "prune", "evaluate", "aggregate", "export"}
+    assert set(block) == {
+        "simulate", "train_dense", "prune", "train_baseline", "evaluate", "aggregate", "export"
+    }
     assert all(entry["runtime"] >= 1 and entry["mem_mb"] >= 100 for entry in block.values())
     config = {**copy.deepcopy(CFG), "resources": block}
     psconfig.validate(config, TINY.parents[2] / "config" / "schema.yaml")

@@ -71,6 +71,19 @@ def loss_vs_speedup_figure(metrics, selection, *, palette="colorblind") -> Figur
     return loss_vs_tradeoff(metrics, x=x, **_threshold_split(selection), palette=palette)
 
 
+def loss_vs_params_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    """Loss against live parameters (log x): pruning and the baselines small from the start."""
+    from prunesweep.baseline_report import baseline_methods
+
+    return loss_vs_tradeoff(
+        metrics,
+        x="remaining_params",
+        palette=palette,
+        dashed=tuple(baseline_methods(metrics)),
+        **_threshold_split(selection),
+    )
+
+
 def output_connections_figure(metrics, selection, *, palette="colorblind") -> Figure:
     return output_connections(metrics, selection, palette=palette)
 

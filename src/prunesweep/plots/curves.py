@@ -85,11 +85,13 @@ def loss_vs_tradeoff(
     threshold: float,
     split: str = "val",
     palette: str = "colorblind",
+    dashed: tuple[str, ...] = (),
 ) -> Figure:
     """Blalock et al.'s trade-off curve: loss against compression ratio or theoretical speed-up.
 
     One curve per method (mean over seeds, band = ± sd), one panel per architecture, the dense
-    baseline at x = 1 and the selection threshold drawn.
+    baseline at x = 1 and the selection threshold drawn. Methods in `dashed` (the baselines,
+    small from the start) are drawn dashed.
     """
     loss = f"{split}_loss"
     stats = _mean_sd_by_level(metrics, x, loss)
@@ -104,7 +106,8 @@ def loss_vs_tradeoff(
             part = stats[(stats["arch"] == arch) & (stats["method"] == method)]
             part = part.sort_values("level")
             mean, sd = part[f"{loss}_mean"], part[f"{loss}_std"]
-            ax.plot(part[f"{x}_mean"], mean, marker="o", ms=3, color=colours[method], label=method)
+            ax.plot(part[f"{x}_mean"], mean, marker="o", ms=3, color=colours[method],
+                    ls="--" if method in dashed else "-", label=method)  # fmt: skip
             ax.fill_between(
                 part[f"{x}_mean"],
                 (mean - sd).clip(lower=mean.min() * 1e-3),
