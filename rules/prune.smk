@@ -3,12 +3,12 @@ rule prune:
         unpack(get_prune_input),
     output:
         LEVEL,
-    wildcard_constraints:
-        method=names_pattern(STUDY.pruning_methods),
     log:
         f"{LOGS}/prune/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.log",
     benchmark:
         f"{BENCHMARKS}/prune/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.tsv"
+    wildcard_constraints:
+        method=names_pattern(STUDY.pruning_methods),
     conda:
         "../envs/tensorflow.yaml"
     threads: get_threads("prune")
@@ -31,12 +31,12 @@ rule train_baseline:
         unpack(get_baseline_input),
     output:
         LEVEL,
-    wildcard_constraints:
-        method=names_pattern(STUDY.baselines),
     log:
         f"{LOGS}/train_baseline/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.log",
     benchmark:
         f"{BENCHMARKS}/train_baseline/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.tsv"
+    wildcard_constraints:
+        method=names_pattern(STUDY.baselines),
     conda:
         "../envs/tensorflow.yaml"
     threads: get_threads("train_baseline")

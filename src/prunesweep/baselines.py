@@ -112,7 +112,11 @@ def parse_methods(methods: Mapping[str, Mapping], *, default_schedule) -> dict:
 
 
 def parse_baseline(
-    name: str, settings: Mapping, pruning: Mapping[str, Method], written: Mapping, *,
+    name: str,
+    settings: Mapping,
+    pruning: Mapping[str, Method],
+    written: Mapping,
+    *,
     default_schedule,
 ) -> Baseline:
     kind = settings["kind"]
@@ -163,7 +167,9 @@ def parse_baseline(
 
 def check_ranks(ranks: Any, name: str) -> tuple[int, ...]:
     if isinstance(ranks, str | bytes | Mapping) or not isinstance(ranks, Sequence) or not ranks:
-        raise ValueError(f"method {name!r}: expected a non-empty list of ranks. Received: {ranks!r}")
+        raise ValueError(
+            f"method {name!r}: expected a non-empty list of ranks. Received: {ranks!r}"
+        )
     for r in ranks:
         if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
             raise ValueError(
@@ -324,7 +330,6 @@ def check_plans(spec: Baseline, archs: Mapping[str, Sequence[int]]) -> None:
                 f"architecture {arch!r} ({'-'.join(map(str, widths))}); expected ranks of at "
                 f"most {top}"
             )
-
 
 
 def multiply_factors(net: Network) -> Network:

@@ -27,7 +27,6 @@ from prunesweep.files import (
 from prunesweep.network import Layer, Network, OptimizerState
 from prunesweep.variables import variable_attrs
 
-
 #: attribute of a network whose layers override its activation (a low-rank factor is linear):
 #: one word per layer, DEFAULT where the layer uses the network's
 LAYER_ACTIVATIONS = "layer_activations"

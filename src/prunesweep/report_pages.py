@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from prunesweep.htmlpage import html_page, mean_sd
-from prunesweep.pruning import parse_method
+from prunesweep.baselines import Baseline, parse_methods
 
 #: packages whose versions the Study page lists (the report-making environment)
 PACKAGES = ("prunesweep", "numpy", "scipy", "xarray", "pandas", "netCDF4", "matplotlib",
@@ -97,8 +97,12 @@ def architecture_table(config: Mapping, metrics: xr.Dataset) -> pd.DataFrame:
 def method_table(config: Mapping) -> pd.DataFrame:
     """Per method: kind, settings, number of levels and the target sparsity of each."""
     rows = []
+    specs = parse_methods(config.get("methods", {}), default_schedule=config.get("schedule", []))
     for name, settings in config.get("methods", {}).items():
-        spec = parse_method(name, settings, default_schedule=config.get("schedule", []))
+        spec = specs[name]
+        if isinstance(spec, Baseline):
+            rows.append(_baseline_row(name, spec))
+            continue
         if spec.schedule is not None:
             targets = ", ".join(f"{100 * t:g}" for t in spec.schedule) + " %"
             unit = " of hidden units" if spec.kind == "nodal" else " of weights"
@@ -120,6 +124,26 @@ def method_table(config: Mapping) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _baseline_row(name: str, spec: Baseline) -> dict:
+    """A baseline in the method table: what its levels match (prunesweep.baselines)."""
+    if spec.ranks is not None:
+        targets = "rank " + ", ".join(map(str, spec.ranks))
+    else:
+        targets = (
+            "the live parameters of "
+            + ", ".join(f"{100 * t:g}" for t in spec.schedule)
+            + f" % of weights ({spec.scope})"
+        )
+    return {
+        "method": name,
+        "kind": f"{spec.kind} (baseline, trained from scratch)",
+        "own retraining settings": "– (dense training)",
+        "settings (defaults filled in)": _settings_text(spec.settings(), ("kind", "schedule")),
+        "levels": str(spec.n_levels),
+        "target sparsity per level": targets,
+    }
 
 
 def training_settings_table(config: Mapping) -> pd.DataFrame:

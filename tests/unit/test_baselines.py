@@ -98,9 +98,7 @@ def test_rank_mode_sweeps_the_ranks():
 )
 def test_bad_baselines_are_refused_with_one_line(entry, message):
     with pytest.raises(ValueError, match=message) as err:
-        methods(
-            nod={"kind": "nodal"}, low2={"kind": "lowrank", "ranks": [1]}, bad=entry
-        )
+        methods(nod={"kind": "nodal"}, low2={"kind": "lowrank", "ranks": [1]}, bad=entry)
     assert "\n" not in str(err.value) and "'bad'" in str(err.value)
 
 
@@ -112,7 +110,9 @@ def lowrank_network(seed=0, rank=2):
     w2 = rng.normal(size=(8, 7)).astype(np.float32)
     b2 = rng.normal(size=7).astype(np.float32)
     layers = [
-        Layer(u, np.zeros(rank, np.float32), np.ones(u.shape, bool), np.zeros(rank, bool), "linear"),
+        Layer(
+            u, np.zeros(rank, np.float32), np.ones(u.shape, bool), np.zeros(rank, bool), "linear"
+        ),
         Layer(v, b, np.ones(v.shape, bool), np.ones(8, bool)),
         Layer(w2, b2, np.ones(w2.shape, bool), np.ones(7, bool)),
     ]

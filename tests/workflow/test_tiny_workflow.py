@@ -9,8 +9,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from prunesweep import network_file
-from prunesweep import baselines
+from prunesweep import baselines, network_file
 from prunesweep.baselines import Baseline, parse_methods
 from prunesweep.pruning import prune_count
 from prunesweep.selection import select_levels
@@ -206,7 +205,13 @@ def test_benchmarks_size_every_cluster_rule(tiny_run, capsys):
     assert efficiency.main([str(tiny_run / "results" / "benchmarks"), "--config", str(TINY)]) == 0
     block = yaml.safe_load(capsys.readouterr().out)["resources"]
     assert set(block) == {
-        "simulate", "train_dense", "prune", "train_baseline", "evaluate", "aggregate", "export"
+        "simulate",
+        "train_dense",
+        "prune",
+        "train_baseline",
+        "evaluate",
+        "aggregate",
+        "export",
     }
     assert all(entry["runtime"] >= 1 and entry["mem_mb"] >= 100 for entry in block.values())
     config = {**copy.deepcopy(CFG), "resources": block}
