@@ -52,13 +52,13 @@ def comparison_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame
         means = {
             str(m): float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
             for m in metrics["method"].values
-            for v in [smallest.sel(arch=arch, method=m).values]
+            for v in [smallest.sel({"arch": arch, "method": m}).values]
         }
         best = [means[b] for b in baselines if np.isfinite(means[b])]
         best_baseline = min(best) if best else np.nan
         for method in metrics["method"].values:
             method = str(method)
-            values = smallest.sel(arch=arch, method=method).values
+            values = smallest.sel({"arch": arch, "method": method}).values
             kind = kinds.get(method, "")
             is_baseline = method in baselines
             ratio = "–"

@@ -17,22 +17,17 @@ scope). The width factor or rank is the one whose parameter count is closest to 
 pruning at the baseline's own `schedule` (default: the config's). `lowrank` may instead sweep
 `ranks: [...]` directly.
 
-Pure: no I/O, no TensorFlow; `plan` says what level k of a baseline is on an architecture,
-`multiply_factors` turns a low-rank network into the same function with dense layers.
+Pure: no I/O, no TensorFlow; `plan` says what level k of a baseline is on an architecture.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from prunesweep.network import Layer, Network
 from prunesweep.pruning import Method, parse_method, prune_count
 
 KINDS = ("small_dense", "lowrank")
@@ -330,31 +325,3 @@ def check_plans(spec: Baseline, archs: Mapping[str, Sequence[int]]) -> None:
                 f"architecture {arch!r} ({'-'.join(map(str, widths))}); expected ranks of at "
                 f"most {top}"
             )
-
-
-def multiply_factors(net: Network) -> Network:
-    """The same function with each factor pair U V as one layer of kernel U V (exact in real
-    arithmetic: U is linear and has no bias). The export stores this product, so an exported
-    low-rank model has the size and speed of a dense layer there, not of its factors."""
-    layers, i = [], 0
-    while i < len(net.layers):
-        layer = net.layers[i]
-        if layer.activation == FACTOR_ACTIVATION and i + 1 < len(net.layers):
-            if layer.bias_mask.any():
-                raise ValueError(f"layer {i + 1} is linear but has a live bias: not a factor U")
-            following = net.layers[i + 1]
-            kernel = layer.masked_kernel().astype(np.float64) @ following.masked_kernel()
-            layers.append(
-                Layer(
-                    kernel=kernel.astype(np.float32),
-                    bias=following.masked_bias(),
-                    kernel_mask=np.ones(kernel.shape, bool),
-                    bias_mask=following.bias_mask.copy(),
-                    activation=following.activation,
-                )
-            )
-            i += 2
-        else:
-            layers.append(layer)
-            i += 1
-    return dataclasses.replace(net, layers=layers, attrs=dict(net.attrs))

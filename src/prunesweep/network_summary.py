@@ -34,9 +34,11 @@ def magnitude_counts(kernels: Iterable[np.ndarray], masks: Iterable[np.ndarray])
 
 
 def _max_epochs(attrs) -> float:
-    """The epoch cap the level was trained under, from the settings it records."""
+    """The epoch cap the level was trained under, from the settings it records (a baseline,
+    trained from scratch, records its dense run's training)."""
     settings = json.loads(attrs.get("config", "{}"))
-    training = settings.get("retraining") or settings.get("training") or {}
+    from_scratch = (settings.get("dense") or {}).get("training")
+    training = settings.get("retraining") or settings.get("training") or from_scratch or {}
     return float(training.get("max_epochs", np.nan))
 
 

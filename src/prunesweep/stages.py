@@ -428,10 +428,6 @@ def export(
     else:
         expect = {**where, "method": method if level else "dense", "level": level}
         net = network_file.read_network(levels[level], expect=expect)
-        if any(a is not None for a in net.layer_activations):
-            from prunesweep.baselines import multiply_factors
-
-            net = multiply_factors(net)  # a low-rank baseline: stored as its products
         inputs, outputs = data.load_features(dataset, expect={"config_hash": run.dataset_hash})
         model = export_model(net, inputs=inputs, outputs=outputs)
         model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)

@@ -156,7 +156,9 @@ class _Checker:
                 links[lineage.DENSE] = dense
             parent = paths.DENSE if level == 1 else paths.LEVEL
             previous = {**wildcards, "level": paths.level_name(level - 1)}
-            if source := self.source(parent, **previous):
+            # a baseline (prunesweep.baselines) is trained from scratch: it has no parent level
+            from_scratch = "baseline_kind" in net.attrs
+            if not from_scratch and (source := self.source(parent, **previous)):
                 links[lineage.PARENT] = source
         lineage.check(net.attrs, path, kind="network", **links)
         return net.attrs["digest"]

@@ -97,7 +97,7 @@ def test_baselines_are_trained_small_from_the_start(tiny_run):
                 where = {"arch": arch, "method": name, "seed": seed}
                 kernels = sum(int(lay.kernel_mask.sum()) for lay in net.layers)
                 dense_kernels = sum(lay.kernel.size for lay in dense.layers)
-                got = metrics.sel(where, level=1)
+                got = metrics.sel({**where, "level": 1})
                 assert float(got["sparsity"]) == pytest.approx(1 - kernels / dense_kernels)
                 assert int(got["remaining_params"]) == int(net.attrs["baseline_params"])
                 assert int(sel["selected_level"].sel(where)) in (-1, 0, 1)
@@ -123,8 +123,9 @@ def test_metrics_cover_every_level(tiny_run):
         assert ((ds["pqi"] >= 0) & (ds["pqi"] < 1)).sum() == np.isfinite(ds["pqi"]).sum()
         # the per-layer sparsity of magnitude levels equals the target in every layer
         target = CFG["schedule"][-1]
+        # (nanmax: a low-rank baseline's factor layers make the layer dimension longer)
         np.testing.assert_allclose(
-            mag["layer_sparsity"].isel(level=-1).values.max(), target, atol=0.06
+            np.nanmax(mag["layer_sparsity"].isel(level=-1).values), target, atol=0.06
         )
 
 
@@ -189,9 +190,8 @@ def test_exported_models_match_the_selected_level(tiny_run):
                 np.testing.assert_allclose(
                     model.predict(x, scaled=True), net.forward(x), rtol=1e-5, atol=1e-6
                 )
-                stored = baselines.multiply_factors(net)  # low-rank: exported as U V
                 assert model.nbytes <= sum(
-                    lay.kernel.nbytes + lay.bias.nbytes for lay in stored.layers
+                    lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers
                 )
     assert n_selected > 0, "the tiny config's threshold should select some levels"
 

@@ -87,6 +87,7 @@ def export_model(
     return ExportedModel(
         layers=layers,
         activation=net.activation,
+        layer_activations=small.activations,
         kept=small.kept,
         original_widths=net.widths,
         input_names=net.input_names,

@@ -91,7 +91,7 @@ def to_keras(model: ExportedModel, *, scaled: bool = False):
     for i, (kernel, bias) in enumerate(weights):
         dense = keras.layers.Dense(
             bias.size,
-            activation="linear" if i == len(weights) - 1 else model.activation,
+            activation=model.activation_of(i),
             name=f"dense_{i + 1}",
         )
         h = dense(h)

@@ -48,6 +48,9 @@ class ExportedModel:
     attrs: dict = field(default_factory=dict)
     inputs: Features | None = None  # the inputs the model reads (kept[0]), with their scaling
     outputs: Features | None = None  # every output, with its scaling
+    #: per layer, the activation after it where a layer overrides the network's (a low-rank
+    #: factor U is linear, `prunesweep.baselines`); empty: `activation` on hidden layers
+    layer_activations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.reference_batches = tuple(int(b) for b in self.reference_batches)
@@ -69,7 +72,12 @@ class ExportedModel:
                 raise ValueError(f"layer {i} shape {layer.shape} does not match the kept units")
         # batch n uses reference k when n lies below the log-midpoint to reference k + 1
         self._bounds = [math.sqrt(a * b) for a, b in zip(refs[:-1], refs[1:], strict=True)]
-        self._act = _IN_PLACE[self.activation]
+        self.layer_activations = tuple(str(a) for a in self.layer_activations)
+        if self.layer_activations and len(self.layer_activations) != len(self.layers):
+            raise ValueError(f"expected {len(self.layers)} layer activations")
+        if any(a not in _IN_PLACE for a in self.layer_activations):
+            raise ValueError(f"unknown activation in {self.layer_activations!r}")
+        self._act = self._activations()
         self._all_inputs = np.array_equal(self.kept[0], np.arange(self.original_widths[0]))
         self._input_index = self.kept[0].astype(min_uint(max(self.original_widths[0] - 1, 0)))
         self._local = threading.local()
@@ -157,7 +165,7 @@ class ExportedModel:
             for i, layer in enumerate(self.layers):
                 v = layer.forward_one(v, layer.formats[k])
                 if i < last:
-                    self._act(v)
+                    self._act[i](v)
             return v[None, :]
         buffers = self._buffers(x.shape[0])
         h = buffers[0]  # (features + a row of ones, batch): CSR rows are output units
@@ -165,7 +173,7 @@ class ExportedModel:
         for i, layer in enumerate(self.layers):
             h = layer.forward(h, layer.formats[k], buffers[i + 1])
             if i < last:
-                self._act(h[:-1])
+                self._act[i](h[:-1])
         return h.T.copy(order="C")  # h is a reused buffer: the result must not be a view
 
     def __getstate__(self) -> dict:
@@ -177,7 +185,16 @@ class ExportedModel:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
-        self._act = _IN_PLACE[self.activation]
+        self._act = self._activations()
+
+    def activation_of(self, i: int) -> str:
+        """The activation after layer i: its own, else the network's (hidden) or linear (last)."""
+        if self.layer_activations:
+            return self.layer_activations[i]
+        return "linear" if i == len(self.layers) - 1 else self.activation
+
+    def _activations(self) -> list:
+        return [_IN_PLACE[self.activation_of(i)] for i in range(len(self.layers))]
 
     def _buffers(self, batch: int) -> list[np.ndarray]:
         """Activation buffers (width + 1, batch) with their row of ones, one per dimension.

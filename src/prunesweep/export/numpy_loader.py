@@ -9,7 +9,8 @@ Needs numpy, xarray and netCDF4 only: not prunesweep, SciPy or a deep-learning f
 reads the file's layout (see its `usage` attribute):
 
 - layer i computes h @ W_i + b_i, with the file's `activation` (tanh or relu) on every layer but
-  the last; W_i is `kernel_i` (input units x output units), or, where attribute `storage` says
+  the last, unless attribute `layer_activations` (JSON, one per layer) names each layer's (a
+  low-rank factor U is "linear"); W_i is `kernel_i` (input units x output units), or, where attribute `storage` says
   "csr", the CSR arrays `data_i`, `indices_i`, `indptr_i` of W_i transposed (one row per output
   unit of the layer);
 - the model reads the inputs listed in coordinate `input` (attribute `input_names` lists all
@@ -71,6 +72,8 @@ class Model:
 
     def __init__(self, ds):
         self.activation = str(ds.attrs["activation"])
+        # per layer where a layer overrides the activation (a linear low-rank factor U)
+        self.layer_activations = list(json.loads(ds.attrs.get("layer_activations", "[]")))
         self.input_names = list(json.loads(ds.attrs["input_names"]))
         self.used_inputs = [str(v) for v in ds["input"].values]
         self.input_units = [str(v) for v in ds["input_units"].values]
@@ -108,11 +111,12 @@ class Model:
         h = x[:, self.input_index]
         if not scaled:
             h = scale(*self.input_scaling, h)
-        act = _ACTIVATIONS[self.activation]
         for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
             h = h @ kernel + bias
-            if i < len(self.kernels) - 1:
-                h = act(h)
+            if self.layer_activations:
+                h = _ACTIVATIONS[self.layer_activations[i]](h)
+            elif i < len(self.kernels) - 1:
+                h = _ACTIVATIONS[self.activation](h)
         return h if scaled else unscale(*self.output_scaling, h)
 
 

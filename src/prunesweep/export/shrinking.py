@@ -28,6 +28,8 @@ class ShrunkNetwork:
     original_widths: tuple[int, ...]
     activation: str
     folded: list[int]  # per hidden layer: constant units folded into the next layer's bias
+    #: each layer's activation where some layer overrides the network's (else empty)
+    activations: tuple[str, ...] = ()
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -42,7 +44,6 @@ def shrink(net: Network) -> ShrunkNetwork:
     layer constant in turn; a backward sweep then drops units with no live outgoing weight to a
     kept unit, and inputs that feed nothing. Outputs always stay.
     """
-    act = ACTIVATIONS[net.activation]
     n_layers = len(net.layers)
     kernels = [layer.masked_kernel().astype(np.float64) for layer in net.layers]
     masks = [layer.kernel_mask.copy() for layer in net.layers]
@@ -59,7 +60,7 @@ def shrink(net: Network) -> ShrunkNetwork:
         if const.any():
             # a constant unit outputs act(b_eff); its outgoing weights move that into the
             # next layer's bias (pruned outgoing weights are 0 in the masked kernel)
-            value = act(biases[i][const])
+            value = ACTIVATIONS[net.layer_activation(i)](biases[i][const])
             biases[i + 1] += value @ kernels[i + 1][const, :]
         folded.append(int(const.sum()))
         variable.append(fed)
@@ -80,4 +81,9 @@ def shrink(net: Network) -> ShrunkNetwork:
         original_widths=net.widths,
         activation=net.activation,
         folded=folded,
+        activations=(
+            tuple(net.layer_activation(i) for i in range(n_layers))
+            if any(a is not None for a in net.layer_activations)
+            else ()
+        ),
     )

@@ -43,7 +43,8 @@ Command line: prunesweep predict MODEL.nc inputs.csv -o outputs.csv   (columns n
 Without prunesweep: numpy_loader.py from prunesweep/export (NumPy, xarray, netCDF4 only): \
 load("MODEL.nc").predict(x); or Keras 3: keras.saving.load_model("MODEL.keras").predict(x), \
 the .keras file written beside this one.
-Layer i computes h @ W_i + b_i (tanh or relu as attribute activation, none on the last layer); \
+Layer i computes h @ W_i + b_i (tanh or relu as attribute activation, none on the last layer; \
+attribute layer_activations, where present, names each layer's); \
 W_i is kernel_i, or CSR of its transpose (data_i, indices_i, indptr_i) as attribute storage says.\
 """
 #: variables above this many bytes are zlib-compressed (chunked, with a Fletcher-32 checksum);
@@ -52,7 +53,7 @@ COMPRESS_ABOVE_BYTES = 16384
 #: file attributes that describe the file itself; every other one is the model's `attrs`
 _STRUCTURE_ATTRS = frozenset(
     (
-        "title file_version activation n_layers original_widths widths input_names "
+        "title file_version activation layer_activations n_layers original_widths widths input_names "
         "output_names original_shapes storage reference_batches formats format_choice "
         "csr_kernel csr_convention source history input_scaling output_scaling usage Conventions"
     ).split()
@@ -134,6 +135,11 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
         "title": FILE_KIND,
         "file_version": FILE_VERSION,
         "activation": model.activation,
+        **(
+            {"layer_activations": json.dumps(list(model.layer_activations))}
+            if model.layer_activations
+            else {}
+        ),  # fmt: skip
         "n_layers": len(model.layers),
         "original_widths": json.dumps(list(model.original_widths)),
         "widths": json.dumps(list(model.widths)),
@@ -244,6 +250,7 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
         model = ExportedModel(
             layers=layers,
             activation=str(ds.attrs["activation"]),
+            layer_activations=tuple(json.loads(ds.attrs.get("layer_activations", "[]"))),
             kept=kept,
             original_widths=original_widths,
             input_names=tuple(json.loads(ds.attrs.get("input_names", "[]"))),
