@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prunesweep.htmlpage import html_page, mean_sd
 from prunesweep.baselines import Baseline, parse_methods
+from prunesweep.htmlpage import html_page, mean_sd
 
 #: packages whose versions the Study page lists (the report-making environment)
 PACKAGES = ("prunesweep", "numpy", "scipy", "xarray", "pandas", "netCDF4", "matplotlib",

@@ -10,9 +10,9 @@ reads the file's layout (see its `usage` attribute):
 
 - layer i computes h @ W_i + b_i, with the file's `activation` (tanh or relu) on every layer but
   the last, unless attribute `layer_activations` (JSON, one per layer) names each layer's (a
-  low-rank factor U is "linear"); W_i is `kernel_i` (input units x output units), or, where attribute `storage` says
-  "csr", the CSR arrays `data_i`, `indices_i`, `indptr_i` of W_i transposed (one row per output
-  unit of the layer);
+  low-rank factor U is "linear"); W_i is `kernel_i` (input units x output units), or, where
+  attribute `storage` says "csr", the CSR arrays `data_i`, `indices_i`, `indptr_i` of W_i
+  transposed (one row per output unit of the layer);
 - the model reads the inputs listed in coordinate `input` (attribute `input_names` lists all
   inputs; those missing from `input` fed nothing and were dropped when the model was shrunk);
 - inputs are scaled as in training and outputs scaled back, by attribute `input_scaling`

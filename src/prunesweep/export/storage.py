@@ -53,8 +53,8 @@ COMPRESS_ABOVE_BYTES = 16384
 #: file attributes that describe the file itself; every other one is the model's `attrs`
 _STRUCTURE_ATTRS = frozenset(
     (
-        "title file_version activation layer_activations n_layers original_widths widths input_names "
-        "output_names original_shapes storage reference_batches formats format_choice "
+        "title file_version activation layer_activations n_layers original_widths widths "
+        "input_names output_names original_shapes storage reference_batches formats format_choice "
         "csr_kernel csr_convention source history input_scaling output_scaling usage Conventions"
     ).split()
 )
