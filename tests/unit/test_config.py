@@ -45,7 +45,7 @@ def test_methods_config_adds_every_method_kind_to_the_default(tmp_path):
     path.write_text(yaml.safe_dump(DEFAULT))
     cfg = psconfig.load(path, SCHEMA)
     kinds = {m["kind"] for m in cfg["methods"].values()}
-    assert kinds == {"magnitude", "nodal", "random", "lottery", "sap"}
+    assert kinds == {"magnitude", "nodal", "random", "lottery", "sap", "small_dense", "lowrank"}
     default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert set(default["methods"]) < set(cfg["methods"])
     assert {k: v for k, v in cfg.items() if k != "methods"} == {
@@ -125,3 +125,22 @@ def test_settings_hash_ignores_key_order_but_not_values():
     a = {"x": 1, "y": [1, 2]}
     assert settings_hash(a) == settings_hash({"y": [1, 2], "x": 1})
     assert settings_hash(a) != settings_hash({"x": 2, "y": [1, 2]})
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"kind": "small_dense", "reference": "nope"},
+            "'methods.base': method 'base': reference 'nope' is not a method",
+        ),
+        ({"kind": "lowrank", "ranks": [2, 2]}, "strictly increasing"),
+        ({"kind": "lowrank", "ranks": [99]}, "'methods.base.ranks'.*rank 99 factorises no kernel"),
+    ],
+)
+def test_a_bad_baseline_stops_the_workflow_with_one_line(entry, message):
+    cfg = copy.deepcopy(yaml.safe_load((ROOT / "tests" / "config" / "tiny.yaml").read_text()))
+    cfg["methods"]["base"] = entry
+    with pytest.raises(psconfig.ConfigError, match=message) as err:
+        psconfig.validate(cfg, SCHEMA)
+    assert "\n" not in str(err.value)
