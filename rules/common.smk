@@ -85,6 +85,18 @@ def get_archs(wildcards):
     return STUDY.archs_of(wildcards.task)
 
 
+def get_task_methods(wildcards):
+    return STUDY.methods_of_task(wildcards.task)
+
+
+def get_methods_of(wildcards):
+    return {arch: STUDY.methods_of(arch) for arch in STUDY.archs_of(wildcards.task)}
+
+
+def get_threshold(wildcards):
+    return STUDY.threshold(wildcards.task)
+
+
 # ----------------------------------------------------------------------------- inputs
 def get_dataset(wildcards):
     return STUDY.dataset_path(wildcards.task)
@@ -107,14 +119,54 @@ def get_metrics_input(wildcards):
 
 
 def get_export_input(wildcards):
-    """The selection and the whole chain (dense first): which level is chosen is known only then."""
+    """The selection and the whole chain (dense first): which level is chosen is known only then.
+    A NIF's export also times queries on the test points, so it reads the dataset."""
     chain = [
         STUDY.level(
             wildcards.task, wildcards.arch, wildcards.seed, wildcards.method, level
         ).path
         for level in [0, *STUDY.levels_of(wildcards.method)]
     ]
-    return {"selection": SELECTION.format(task=wildcards.task), "levels": chain}
+    inputs = {"selection": SELECTION.format(task=wildcards.task), "levels": chain}
+    if STUDY.model_of(wildcards.arch) == "nif":
+        inputs["dataset"] = STUDY.dataset_path(wildcards.task)
+    return inputs
+
+
+def get_fields_figure_input(wildcards):
+    """The dataset, the dense NIF and the exported models of the task's first NIF architecture
+    and first seed, one per method that prunes it."""
+    arch = STUDY.figure_arch(wildcards.task)
+    seed = STUDY.seeds[0]
+    return {
+        "dataset": STUDY.dataset_path(wildcards.task),
+        "dense": STUDY.dense(wildcards.task, arch, seed).path,
+        "models": [
+            MODEL.format(task=wildcards.task, arch=arch, seed=seed, method=method)
+            for method in STUDY.methods_of(arch)
+        ],
+    }
+
+
+def get_fields_figure_methods(wildcards):
+    return STUDY.methods_of(STUDY.figure_arch(wildcards.task))
+
+
+def get_plot_input(item):
+    """The input function of a figure's rule: its task's summary, or the field figure's files."""
+    if item.inputs == "fields":
+        return get_fields_figure_input
+    return lambda wildcards: {
+        "metrics": METRICS.format(task=wildcards.task),
+        "selection": SELECTION.format(task=wildcards.task),
+    }
+
+
+def get_plot_methods(item):
+    """The methods whose exported models a field figure draws (none for summary figures)."""
+    if item.inputs == "fields":
+        return get_fields_figure_methods
+    return []
 
 
 def get_final_output():
@@ -123,10 +175,15 @@ def get_final_output():
         if not STUDY.archs_of(task):
             continue
         outputs += [METRICS.format(task=task), SELECTION.format(task=task)]
-        outputs += [FIGURE.format(task=task, figure=f) for f in REPORT_ITEMS]
+        models = STUDY.models_of_task(task)
+        outputs += [
+            FIGURE.format(task=task, figure=f)
+            for f, item in REPORT_ITEMS.items()
+            if item.applies_to(models)
+        ]
         outputs += [
             MODEL.format(task=task, arch=run.arch, seed=run.seed, method=method)
             for run in STUDY.dense_runs(task)
-            for method in STUDY.methods
+            for method in STUDY.methods_of(run.arch)
         ]
     return outputs

@@ -1,13 +1,13 @@
 # One rule per report figure, plot_<name>, all drawn by scripts/plot.py. prunesweep.report_items
-# holds each figure's report category and label; report/<name>.rst holds its caption.
+# holds each figure's report category, label and inputs (a task's summary, or for field figures
+# its dataset and NIF files); report/<name>.rst holds its caption.
 for figure, item in REPORT_ITEMS.items():
 
     rule:
         name:
             f"plot_{figure}"
         input:
-            metrics=METRICS,
-            selection=SELECTION,
+            unpack(get_plot_input(item)),
         output:
             report(
                 FIGURE.replace("{figure}", figure),
@@ -27,6 +27,8 @@ for figure, item in REPORT_ITEMS.items():
             runtime=get_resource("plot", "runtime"),
         params:
             figure=figure,
+            inputs=item.inputs,
+            methods=get_plot_methods(item),
             style=config["plots"],
         script:
             "../scripts/plot.py"

@@ -12,9 +12,10 @@ rule aggregate:
         mem_mb=get_resource("aggregate", "mem_mb"),
         runtime=get_resource("aggregate", "runtime"),
     params:
-        methods=list(config["methods"]),
+        methods=get_task_methods,
         archs=get_archs,
         seeds=config["seeds"],
+        methods_of=get_methods_of,
     script:
         "../scripts/aggregate.py"
 
@@ -34,7 +35,7 @@ rule select:
         mem_mb=get_resource("select", "mem_mb"),
         runtime=get_resource("select", "runtime"),
     params:
-        threshold=config["selection"]["threshold"],
+        threshold=get_threshold,
         split=config["selection"]["split"],
     script:
         "../scripts/select.py"

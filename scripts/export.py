@@ -14,4 +14,5 @@ stages.export(
     arch=sm.wildcards.arch,
     method=sm.wildcards.method,
     seed=int(sm.wildcards.seed),
+    dataset=sm.input.get("dataset"),
 )

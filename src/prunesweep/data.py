@@ -31,9 +31,25 @@ class Splits:
     y_test: np.ndarray
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
+    #: physical targets are y * target_scale + target_offset (per output), None where unknown
+    target_scale: np.ndarray | None = None
+    target_offset: np.ndarray | None = None
+    #: the samples are the points of a field (the dataset keeps it whole as variable `field`)
+    field: bool = False
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+    @property
+    def n_samples(self) -> int:
+        """Samples in all splits together."""
+        return sum(len(getattr(self, f"x_{s}")) for s in SPLITS)
+
+    def physical(self, y: np.ndarray) -> np.ndarray:
+        """Scaled targets (or predictions) back in physical units."""
+        if self.target_scale is None or self.target_offset is None:
+            raise ValueError("these splits do not know their target scaling")
+        return np.asarray(y, dtype=np.float64) * self.target_scale + self.target_offset
 
 
 SCALING_VARIABLES = {
@@ -41,6 +57,18 @@ SCALING_VARIABLES = {
     "symmetric": ("min", "max"),
     "standard": ("mean", "std"),
 }
+
+
+def _unscaling(ds: xr.Dataset, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset) with physical = scaled * scale + offset, the inverse of `_scale`."""
+    kind = str(ds.attrs.get(f"{prefix}_scaling", "minmax"))
+    a, b = (ds[f"{prefix}_{s}"].values.astype(np.float64) for s in SCALING_VARIABLES[kind])
+    if kind == "standard":
+        return np.where(b > 0, b, 1.0), a
+    span = np.where(b > a, b - a, 1.0)
+    if kind == "symmetric":
+        return span / 2.0, a + span / 2.0
+    return span, a + span / 2.0
 
 
 def _scale(ds: xr.Dataset, prefix: str, values: np.ndarray, path) -> np.ndarray:
@@ -62,6 +90,17 @@ def _scale(ds: xr.Dataset, prefix: str, values: np.ndarray, path) -> np.ndarray:
     if kind == "symmetric":
         return (2.0 * (values - a) / span - 1.0).astype(np.float32)
     return ((values - a) / span - 0.5).astype(np.float32)
+
+
+def scale(ds: xr.Dataset, prefix: str, values: np.ndarray) -> np.ndarray:
+    """`values` in physical units scaled as the dataset file scales its inputs or targets."""
+    return _scale(ds, prefix, np.asarray(values), "the dataset")
+
+
+def unscale(ds: xr.Dataset, prefix: str, values: np.ndarray) -> np.ndarray:
+    """Scaled `values` (inputs or targets, by `prefix`) back in physical units (float64)."""
+    factor, offset = _unscaling(ds, prefix)
+    return np.asarray(values, dtype=np.float64) * factor + offset
 
 
 def load_splits(path, *, expect: Mapping | None = None) -> Splits:
@@ -101,8 +140,12 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
     for code, name in enumerate(SPLITS):
         sel = codes == code
         parts[f"x_{name}"], parts[f"y_{name}"] = x[sel], y[sel]
+    scale, offset = _unscaling(ds, "target")
     return Splits(
         **parts,
         input_names=tuple(str(v) for v in ds["input"].values),
         output_names=tuple(str(v) for v in ds["output"].values),
+        target_scale=scale,
+        target_offset=offset,
+        field="field" in ds.data_vars,
     )

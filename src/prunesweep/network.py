@@ -1,7 +1,9 @@
-"""A trained, possibly pruned MLP as plain NumPy arrays.
+"""A trained, possibly pruned network as plain NumPy arrays: an MLP, or a NIF's ParameterNet.
 
 This is the currency between the stages: training writes it, pruning returns new masks for it,
-evaluation and export read it. It never imports TensorFlow, so light jobs stay light.
+evaluation and export read it. It never imports TensorFlow, so light jobs stay light. `model`
+names the model kind (prunesweep.models): "mlp" is the network itself; for "nif" the layers are
+ParameterNet's and `spec` describes the ShapeNet they generate (prunesweep.nif).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.special import expit
 
 ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
+    "swish": lambda z: z * expit(z),
     "linear": lambda z: z,
 }
 
@@ -55,18 +59,32 @@ class Layer:
 
 @dataclass
 class Network:
-    """An MLP: hidden layers use `activation`, the last layer is linear."""
+    """Dense layers: hidden layers use `activation` and the last is linear, unless `activations`
+    names one activation per layer (a NIF's ParameterNet has a linear bottleneck).
+
+    `model` is the model kind ("mlp", "nif"), `spec` its structure beyond the layers (plain data).
+    """
 
     layers: list[Layer]
     activation: str = "tanh"
     input_names: tuple[str, ...] = ()
     output_names: tuple[str, ...] = ()
     attrs: dict = field(default_factory=dict)
+    model: str = "mlp"
+    spec: dict = field(default_factory=dict)
+    activations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.activation not in ACTIVATIONS:
+        self.activations = tuple(self.activations)
+        for name in (self.activation, *self.activations):
+            if name not in ACTIVATIONS:
+                raise ValueError(
+                    f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
+                )
+        if self.activations and len(self.activations) != len(self.layers):
             raise ValueError(
-                f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}"
+                f"expected one activation per layer ({len(self.layers)}). Received: "
+                f"{list(self.activations)}"
             )
         for i, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:], strict=False)):
             if a.shape[1] != b.shape[0]:
@@ -79,6 +97,13 @@ class Network:
     def widths(self) -> tuple[int, ...]:
         """Layer widths from input to output, e.g. (10, 400, 400, 400, 16, 7)."""
         return (self.layers[0].shape[0], *(layer.shape[1] for layer in self.layers))
+
+    @property
+    def layer_activations(self) -> tuple[str, ...]:
+        """The activation of each layer, first to last."""
+        if self.activations:
+            return self.activations
+        return (self.activation,) * (len(self.layers) - 1) + ("linear",)
 
     def kernel_masks(self) -> list[np.ndarray]:
         return [layer.kernel_mask for layer in self.layers]
@@ -103,16 +128,35 @@ class Network:
             )
         return replace(self, layers=layers, attrs=dict(self.attrs))
 
-    def forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
-        """Forward pass in NumPy over the masked weights."""
-        act = ACTIVATIONS[self.activation]
+    def layers_forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
+        """The layers' forward pass in NumPy over the masked weights (a NIF: ParameterNet's)."""
         h = np.asarray(x, dtype=dtype)
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
+        for layer, name in zip(self.layers, self.layer_activations, strict=True):
             h = h @ layer.masked_kernel().astype(dtype) + layer.masked_bias().astype(dtype)
-            if i < last:
-                h = act(h)
+            h = ACTIVATIONS[name](h)
         return h
+
+    def forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
+        """An MLP's forward pass; other model kinds: `prunesweep.models.get_kind(m).forward`."""
+        if self.model != "mlp":
+            raise ValueError(
+                f"Network.forward is the MLP forward pass; this is a {self.model!r} model "
+                "(use prunesweep.models.forward)"
+            )
+        return self.layers_forward(x, dtype=dtype)
+
+
+def zero_layers(widths: Sequence[int]) -> list[Layer]:
+    """Dense layers of the given widths with zero weights and every entry live (a blueprint)."""
+    return [
+        Layer(
+            kernel=np.zeros((a, b), np.float32),
+            bias=np.zeros(b, np.float32),
+            kernel_mask=np.ones((a, b), bool),
+            bias_mask=np.ones(b, bool),
+        )
+        for a, b in zip(widths[:-1], widths[1:], strict=True)
+    ]
 
 
 def random_network(widths: Sequence[int], *, seed: int = 0, activation: str = "tanh") -> Network:

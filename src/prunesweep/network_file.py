@@ -3,10 +3,13 @@
 Per layer i: kernel_i(dim_{i-1}, dim_i), bias_i(dim_i), kernel_mask_i, bias_mask_i (int8), with
 dims input, hidden1, ..., output; optional kernel_i_<suffix> copies (init, rewind) for rewinding;
 the training history per epoch. Reading checks masks against kernels (a pruned weight must be 0).
+A model kind other than the MLP adds three attributes: `model`, `model_spec` (JSON) and
+`activations` (JSON, one per layer); an MLP's file has none of them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,6 +66,12 @@ def network_to_dataset(
         "n_layers": len(net.layers),
         **attrs,
     }
+    if net.model != "mlp":
+        ds.attrs.update(
+            model=net.model,
+            model_spec=json.dumps(net.spec, sort_keys=True),
+            activations=json.dumps(list(net.layer_activations)),
+        )
     return ds
 
 
@@ -104,6 +113,12 @@ def dataset_to_network(ds: xr.Dataset, *, where: str = "network file") -> Networ
         if np.any(layer.kernel[~layer.kernel_mask] != 0):
             raise SchemaError(f"{where}: layer {i} has non-zero weights where its mask is 0")
     attrs = dict(ds.attrs)
+    model = str(attrs.pop("model", "mlp"))
+    try:
+        spec = json.loads(attrs.pop("model_spec", "{}"))
+        activations = tuple(json.loads(attrs.pop("activations", "[]")))
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{where}: attribute model_spec or activations is not JSON") from err
     if "history_loss" in ds:
         attrs["history"] = {
             "loss": ds["history_loss"].values.tolist(),
@@ -112,10 +127,20 @@ def dataset_to_network(ds: xr.Dataset, *, where: str = "network file") -> Networ
     return Network(
         layers=layers,
         activation=str(ds.attrs.get("activation", "tanh")),
-        input_names=tuple(str(v) for v in ds["input"].values) if "input" in ds.coords else (),
-        output_names=tuple(str(v) for v in ds["output"].values) if "output" in ds.coords else (),
+        input_names=_names(ds, "input"),
+        output_names=_names(ds, "output"),
         attrs=attrs,
+        model=model,
+        spec=spec,
+        activations=activations,
     )
+
+
+def _names(ds: xr.Dataset, dim: str) -> tuple[str, ...]:
+    """The unit names of `dim`, or () where its coordinate holds only indices (unnamed units)."""
+    if dim not in ds.coords or ds[dim].dtype.kind not in "USO":
+        return ()
+    return tuple(str(v) for v in ds[dim].values)
 
 
 def write_network(net: Network, path, *, extra=None, step: str = "") -> Path:

@@ -318,10 +318,23 @@ def layer_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure
     return layer_sparsity(metrics, selection, palette=palette)
 
 
-def draw(name: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
-    """The figure of report item `name` (prunesweep.report_items.ITEMS)."""
+def _function(name: str, inputs: str):
+    from prunesweep import plots_fields
     from prunesweep.report_items import ITEMS
 
     if name not in ITEMS:
         raise ValueError(f"unknown figure {name!r}; known: {sorted(ITEMS)}")
-    return globals()[ITEMS[name].function](metrics, selection, **options)
+    if ITEMS[name].inputs != inputs:
+        raise ValueError(f"figure {name!r} is drawn from {ITEMS[name].inputs!r}, not {inputs!r}")
+    function = ITEMS[name].function
+    return globals().get(function) or getattr(plots_fields, function)
+
+
+def draw(name: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
+    """The figure of report item `name` (prunesweep.report_items.ITEMS) from a task's summary."""
+    return _function(name, "summary")(metrics, selection, **options)
+
+
+def draw_fields(name: str, fields: xr.Dataset, **options) -> Figure:
+    """The figure of a "fields" report item from prunesweep.reconstruct.reconstruction's Dataset."""
+    return _function(name, "fields")(fields, **options)

@@ -48,17 +48,20 @@ def train_dense(run: DenseRun, dataset: str, output: str, *, threads: int) -> No
     from prunesweep import train
 
     train.configure(threads=threads, seed=run.seed)
-    widths = (len(splits.input_names), *run.arch_settings["hidden"], len(splits.output_names))
+    from prunesweep.models import kind_of_arch
+
+    blueprint = kind_of_arch(run.arch_settings).blueprint(
+        run.arch_settings, splits.input_names, splits.output_names
+    )
     net, result, initial = train.train_network(
-        None,
+        blueprint,
         splits,
         run.training,
-        widths=widths,
-        activation=run.arch_settings.get("activation", "tanh"),
         seed=run.seed,
         stream=0,
         log=log,
         snapshot_epoch=int(run.settings["rewind_epoch"]),
+        initialise=True,
     )
     _record(net, result, run, target=0.0, achieved=0.0)
     extra = {"init": initial}
@@ -96,8 +99,9 @@ def _record(net, result, run: DenseRun | LevelRun, *, target, achieved) -> None:
 def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *, threads: int):
     """Level k of `run`: prune level k-1 with the method, then retrain with the masks fixed."""
     from prunesweep import data
+    from prunesweep.models import get_kind
+    from prunesweep.pruning import METHODS, next_masks
     from prunesweep.pruning import masks as mask_ops
-    from prunesweep.pruning import next_masks
 
     level, seed, method = run.level, run.seed, run.spec
     # inputs are checked before TensorFlow is imported, so a bad file fails fast
@@ -106,7 +110,11 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
     from prunesweep import train
 
     train.configure(threads=threads, seed=seed * 1000 + level)
-    masks = next_masks(method, prev.layers, level=level, seed=seed)
+    # methods that rank with data get the trainable network's distinct training inputs
+    ranking_data = None
+    if METHODS[method.kind].needs_data:
+        ranking_data = get_kind(prev.model).pruning_inputs(prev, splits.x_train)
+    masks = next_masks(method, prev, level=level, seed=seed, data=ranking_data)
     pruned = prev.with_masks(masks)
     if method.rewinds:
         suffix = "init" if method.rewind == "init" else "rewind"
@@ -125,14 +133,7 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
         + (f" (target {target})" if target is not None else "")
     )
     net, result, _ = train.train_network(
-        pruned,
-        splits,
-        run.retraining,
-        widths=prev.widths,
-        activation=prev.activation,
-        seed=seed,
-        stream=level,
-        log=log,
+        pruned, splits, run.retraining, seed=seed, stream=level, log=log
     )
     for before, after in zip(masks, net.layers, strict=True):
         if not ((before[0] == after.kernel_mask).all() and (before[1] == after.bias_mask).all()):
@@ -173,11 +174,22 @@ def evaluate(
 
 
 def aggregate(
-    level_files, dense_files, output: str, *, methods, archs, seeds, task, config: Mapping
+    level_files,
+    dense_files,
+    output: str,
+    *,
+    methods,
+    archs,
+    seeds,
+    task,
+    config: Mapping,
+    methods_of: Mapping | None = None,
 ) -> None:
     from prunesweep.summary import combine_metrics
 
-    ds = combine_metrics(level_files, dense_files, methods=methods, archs=archs, seeds=seeds)
+    ds = combine_metrics(
+        level_files, dense_files, methods=methods, archs=archs, seeds=seeds, methods_of=methods_of
+    )
     # only settings that change the metrics: editing plots, resources or selection reruns no
     # aggregate (the rule's params do not hold them), so they must not be recorded here either
     settings = {k: v for k, v in config.items() if k not in ("plots", "resources", "selection")}
@@ -213,12 +225,21 @@ def plot(figure: str, metrics: str, selection: str, output: str, *, palette: str
 
 
 def export(
-    selection: str, levels: Sequence[str], output: str, *, arch: str, method: str, seed: int
+    selection: str,
+    levels: Sequence[str],
+    output: str,
+    *,
+    arch: str,
+    method: str,
+    seed: int,
+    dataset: str | None = None,
 ) -> None:
     """Export the selected level of one (arch, method, seed) as a smaller, faster model.
 
     `levels` lists the chain's files, dense first (level 0). Where no level is under the
     threshold the output still appears, holding no weights and saying so in its attributes.
+    A NIF is exported as a smaller NIF; with its `dataset`, the query time per point of the
+    dense and the exported NIF on the test points is measured and logged (never stored).
     """
     import xarray as xr
 
@@ -244,6 +265,9 @@ def export(
         log(note)
         return
     net = network_file.read_network(levels[level])
+    if net.model == "nif":
+        _export_nif(net, levels[0], dataset, output, level=level, threshold=sel.attrs["threshold"])
+        return
     model = export_model(net)
     model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"])
     save_exported(model, output, step=f"export level {level}")
@@ -251,3 +275,63 @@ def export(
         f"exported level {level}: {model.nbytes:,} bytes, formats "
         f"{[layer.formats for layer in model.layers]}"
     )
+
+
+def _export_nif(net, dense: str, dataset: str | None, output: str, *, level, threshold) -> None:
+    import numpy as np
+
+    from prunesweep import data
+    from prunesweep.export import NifPredictor, export_nif, query_seconds, save_exported_nif
+
+    model = export_nif(net)
+    model.attrs.update(selected_level=level, threshold=threshold)
+    save_exported_nif(model, output, step=f"export level {level}")
+    log(f"exported level {level}: {model.summary()}")
+    if dataset is None:
+        return
+    x = data.load_splits(dataset).x_test
+    masked = NifPredictor.of(net).predict(x)
+    gap = float(np.max(np.abs(model.predict(x) - masked)))
+    log(f"exported vs masked NIF on {len(x):,} test points: max |difference| {gap:.2e}")
+    dense_predict = NifPredictor.of(network_file.read_network(dense)).predict
+    seconds = [query_seconds(f, x) for f in (dense_predict, model.predict)]
+    log(
+        f"query time per point on {len(x):,} test points: dense {seconds[0] * 1e6:.3f} us, "
+        f"exported {seconds[1] * 1e6:.3f} us ({seconds[0] / seconds[1]:.2f}x faster)"
+    )
+
+
+def plot_fields(
+    figure: str,
+    dataset: str,
+    dense: str,
+    models: Mapping[str, str],
+    output: str,
+    *,
+    palette: str,
+    dpi: int,
+) -> None:
+    """Draw a figure of the field of a test run: truth, the dense NIF and the selected ones.
+
+    `models` maps a method to its exported model file; methods with nothing selected are left out.
+    """
+    import matplotlib.pyplot as plt
+
+    from prunesweep.export import NifPredictor, load_exported_nif
+    from prunesweep.plots import draw_fields
+    from prunesweep.reconstruct import reconstruction
+
+    ds = files.open_netcdf(dataset, kind="dataset", required=("field", "snapshot_split"))
+    predictors = {"dense": NifPredictor.of(network_file.read_network(dense)).predict}
+    for method, path in models.items():
+        exported = files.open_netcdf(path, kind="exported model")
+        if int(exported.attrs.get("selected_level", -1)) < 0:
+            log(f"{method}: no level under the threshold, not drawn")
+            continue
+        model = load_exported_nif(path)
+        predictors[f"{method} (level {model.attrs['selected_level']})"] = model.predict
+    fig = draw_fields(figure, reconstruction(ds, predictors), palette=palette)
+    files.atomic_save(
+        lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"), output
+    )
+    plt.close(fig)

@@ -8,11 +8,12 @@ Deterministic on CPU for a given seed and thread count (op determinism is switch
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -21,7 +22,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from prunesweep.data import Splits  # noqa: E402
-from prunesweep.models.mlp import build_mlp, load_network, masked_layers, network_from_model  # noqa: E402
+from prunesweep.models import get_kind  # noqa: E402
+from prunesweep.models.mlp import load_network, model_layers, to_network  # noqa: E402
 from prunesweep.network import Layer, Network  # noqa: E402
 from prunesweep.settings import TrainSettings  # noqa: E402
 
@@ -137,7 +139,7 @@ class Trainer:
                 break
             last_finite = [v.numpy() for v in self.variables]
             if snapshot_epoch is not None and epoch == snapshot_epoch:
-                snapshot = network_from_model(self.model, activation="linear").layers
+                snapshot = model_layers(self.model)
             if val_loss < best - s.min_delta:
                 best, best_epoch, wait = val_loss, epoch, 0
                 best_weights = [v.numpy() for v in self.variables]
@@ -172,39 +174,43 @@ def check_permanent(net: Network) -> None:
             raise RuntimeError(f"layer {i}: {leaked} pruned weight(s) are no longer zero")
 
 
+def build_model(blueprint: Network) -> keras.Model:
+    """The Keras model of `blueprint`'s kind (prunesweep.models), with fresh initial weights."""
+    return importlib.import_module(get_kind(blueprint.model).keras_module).build(blueprint)
+
+
 def train_network(
-    net: Network | None,
+    net: Network,
     splits: Splits,
     settings: TrainSettings,
     *,
-    widths,
-    activation: str,
     seed: int,
     stream: int,
     log=print,
     snapshot_epoch: int | None = None,
+    initialise: bool = False,
 ) -> tuple[Network, FitResult, list[Layer]]:
-    """Build the model (from `net` if given, else fresh from the seed), train it, return it.
+    """Build the model of `net`'s kind and shape, train it, return it.
 
+    The training starts from `net`'s weights and masks, or, with `initialise`, from fresh initial
+    weights drawn from the seed (then only `net`'s shape, kind and masks count: a blueprint).
     Returns the trained network, the fit result, and the initial layers (before training).
     """
-    model = build_mlp(tuple(widths), activation)
-    if net is not None:
+    model = build_model(net)
+    if not initialise:
         load_network(model, net)
-    initial = network_from_model(model, activation=activation).layers
+    initial = model_layers(model)
     log(
-        f"training {'-'.join(map(str, widths))} on {device_name()}, "
+        f"training {net.model} {'-'.join(map(str, net.widths))} on {device_name()}, "
         f"{len(splits.x_train):,} train / {len(splits.x_val):,} val samples"
     )
     trainer = Trainer(model, splits, settings)
     result = trainer.fit(splits, seed=seed, stream=stream, log=log, snapshot_epoch=snapshot_epoch)
-    trained = network_from_model(
-        model,
-        activation=activation,
-        input_names=splits.input_names,
-        output_names=splits.output_names,
-    )
+    template = replace(net, attrs={})
+    if net.model == "mlp":
+        template = replace(
+            template, input_names=splits.input_names, output_names=splits.output_names
+        )
+    trained = to_network(model, template)
     check_permanent(trained)
-    if len(masked_layers(model)) != len(widths) - 1:
-        raise RuntimeError("model and widths disagree")
     return trained, result, initial

@@ -8,6 +8,8 @@ bias, so a Dense subclass with a mask would not load back.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 from keras import ops
@@ -19,19 +21,30 @@ from prunesweep.network import Layer, Network
 class MaskedDense(keras.layers.Layer):
     """y = activation(x @ (kernel * kernel_mask) + bias * bias_mask)."""
 
-    def __init__(self, units: int, activation=None, **kwargs):
+    def __init__(
+        self,
+        units: int,
+        activation=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"expected a positive integer. Received: units={units!r}")
         self.units = units
         self.activation = keras.activations.get(activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def build(self, input_shape):
         n_in = int(input_shape[-1])
         self.kernel = self.add_weight(
-            name="kernel", shape=(n_in, self.units), initializer="glorot_uniform"
+            name="kernel", shape=(n_in, self.units), initializer=self.kernel_initializer
         )
-        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.bias = self.add_weight(
+            name="bias", shape=(self.units,), initializer=self.bias_initializer
+        )
         self.kernel_mask = self.add_weight(
             name="kernel_mask",
             shape=(n_in, self.units),
@@ -59,6 +72,8 @@ class MaskedDense(keras.layers.Layer):
             **super().get_config(),
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
 
 
@@ -75,13 +90,18 @@ def build_mlp(widths: tuple[int, ...], activation: str = "tanh") -> keras.Model:
     return keras.Model(inputs, h, name="mlp")
 
 
+def build(blueprint: Network) -> keras.Model:
+    """The Keras model of an MLP blueprint (prunesweep.models.KINDS["mlp"])."""
+    return build_mlp(blueprint.widths, blueprint.activation)
+
+
 def masked_layers(model: keras.Model) -> list[MaskedDense]:
     return [layer for layer in model.layers if isinstance(layer, MaskedDense)]
 
 
-def to_network(model: keras.Model, template: Network) -> Network:
-    """Copy the model's weights and masks into a NumPy `Network` shaped like `template`."""
-    layers = [
+def model_layers(model: keras.Model) -> list[Layer]:
+    """The weights and masks of the model's masked layers, in order, as NumPy layers."""
+    return [
         Layer(
             kernel=np.asarray(layer.kernel.numpy(), dtype=np.float32),
             bias=np.asarray(layer.bias.numpy(), dtype=np.float32),
@@ -90,13 +110,15 @@ def to_network(model: keras.Model, template: Network) -> Network:
         )
         for layer in masked_layers(model)
     ]
-    return Network(
-        layers=layers,
-        activation=template.activation,
-        input_names=template.input_names,
-        output_names=template.output_names,
-        attrs=dict(template.attrs),
-    )
+
+
+def to_network(model: keras.Model, template: Network) -> Network:
+    """Copy the model's weights and masks into a NumPy `Network` shaped like `template` (any
+    model kind: the masked layers are the trainable network, e.g. a NIF's ParameterNet)."""
+    layers = model_layers(model)
+    if [lay.shape for lay in layers] != [lay.shape for lay in template.layers]:
+        raise ValueError("the model's layers do not match the template's")
+    return replace(template, layers=layers, attrs=dict(template.attrs))
 
 
 def load_network(model: keras.Model, net: Network) -> None:
