@@ -189,6 +189,7 @@ def check_architectures(config: dict, schema: Mapping) -> None:
             )
         kind = KINDS[model]
         arch_schema = {
+            "$defs": schema.get("$defs", {}),
             "type": "object",
             "additionalProperties": False,
             "required": ["task", "hidden"],

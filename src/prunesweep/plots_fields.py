@@ -35,7 +35,7 @@ def _label(name: str) -> str:
 
 def relative_errors(fields: xr.Dataset, *, split: int = TEST) -> dict[str, float]:
     """Relative L2 error of each model on the run's snapshots of `split` (all if none are)."""
-    rows = fields["snapshot_split"].values == split
+    rows = fields["point_split"].values == split
     if not rows.any():
         rows[:] = True
     truth = fields["u"].sel(model="truth").values[rows]
@@ -61,8 +61,9 @@ def field_reconstruction(fields: xr.Dataset) -> Figure:
     errors = u[1:] - u[0]
     emax = float(np.abs(errors).max()) if errors.size else 1.0
     rel = relative_errors(fields)
-    split = fields["snapshot_split"].values
-    marked = t[split == 2] if (split != 2).any() else np.array([])
+    split = fields["point_split"].values
+    whole_test_run = bool((split == TEST).all())
+    marked = t[(split == TEST).all(axis=1)] if not whole_test_run else np.array([])
     fig, axes = plt.subplots(
         len(models), 2, figsize=(8.5, 1.9 * len(models) + 0.6), squeeze=False, sharex=True
     )
@@ -88,7 +89,12 @@ def field_reconstruction(fields: xr.Dataset) -> Figure:
                 0.0,
                 0.5,
                 f"run {fields.attrs.get('run', 0)} {fields.attrs.get('parameters', '')}\n"
-                + ("dotted: test snapshots\n" if marked.size else "a test run (never trained on)\n")
+                + (
+                    "a test run (never trained on)\n"
+                    if whole_test_run
+                    else "errors in titles: on the run's test points"
+                    + (" (dotted: test snapshots)\n" if marked.size else "\n")
+                )
                 + "errors: prediction - truth",
                 fontsize=9,
                 va="center",

@@ -2,7 +2,7 @@
 
 A field dataset (prunesweep.tasks.fields) keeps u on its grid (run, t, x). `reconstruction` picks
 a run whose parameter no model was trained on - the middle one of the test runs - or, where the
-split is by snapshot (one run), that run, and evaluates each model on its whole grid: inputs
+split is within a run (one run), that run, and evaluates each model on its whole grid: inputs
 scaled as the dataset scales them, predictions turned back into physical units.
 """
 
@@ -20,8 +20,8 @@ TEST = 2
 
 def figure_run(dataset: xr.Dataset) -> int:
     """The middle run of those held out whole for testing, else run 0."""
-    codes = dataset["snapshot_split"].values
-    test_runs = np.flatnonzero((codes == TEST).all(axis=1))
+    codes = dataset["point_split"].values
+    test_runs = np.flatnonzero((codes == TEST).all(axis=(1, 2)))
     return int(test_runs[len(test_runs) // 2]) if len(test_runs) else 0
 
 
@@ -59,7 +59,7 @@ def reconstruction(
                 np.stack(fields),
                 {"units": dataset["field"].attrs.get("units", "1"), "long_name": "u"},
             ),
-            "snapshot_split": (("t",), dataset["snapshot_split"].values[run]),
+            "point_split": (("t", "x"), dataset["point_split"].values[run]),
         },
         coords={"model": ["truth", *predictors], "t": dataset["t"], "x": dataset["x"]},
     )

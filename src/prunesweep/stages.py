@@ -321,7 +321,7 @@ def plot_fields(
     from prunesweep.plots import draw_fields
     from prunesweep.reconstruct import reconstruction
 
-    ds = files.open_netcdf(dataset, kind="dataset", required=("field", "snapshot_split"))
+    ds = files.open_netcdf(dataset, kind="dataset", required=("field", "point_split"))
     predictors = {"dense": NifPredictor.of(network_file.read_network(dense)).predict}
     for method, path in models.items():
         exported = files.open_netcdf(path, kind="exported model")

@@ -12,7 +12,14 @@ DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
 @pytest.mark.parametrize(
-    "name", ["config/config.yaml", "config/paper.yaml", "tests/config/tiny.yaml"]
+    "name",
+    [
+        "config/config.yaml",
+        "config/paper.yaml",
+        "config/nif_ks.yaml",
+        "tests/config/tiny.yaml",
+        "tests/config/tiny_nif.yaml",
+    ],
 )
 def test_shipped_configs_are_valid(name):
     cfg = psconfig.load(ROOT / name, SCHEMA)
@@ -73,6 +80,23 @@ BAD = [
     ("tasks.my-task", {"simulator": "moth"}, "'tasks.my-task' has a name"),
     ("tasks.moth.fractions", {"train": 0.5, "val": 0.2, "test": 0.2}, "add up to 1"),
     ("resources.prune.gpu", -1, "'resources.prune.gpu' has value -1"),
+    # NIF architectures, methods per architecture, per-task thresholds
+    ("architectures.nif.model", "cnn", "'architectures.nif.model' has value \"cnn\""),
+    ("architectures.nif.shape", {"width": 8, "depth": 2}, "'architectures.nif.shape.depth' is not"),
+    ("architectures.nif.shape", {"activation": "relu"}, "one of ['tanh', 'swish', 'sine']"),
+    ("architectures.nif.latent_dim", 0, "'architectures.nif.latent_dim' has value 0"),
+    ("architectures.nif.shape_inputs", ["y"], "shape_inputs ['y'] are not inputs of the task"),
+    ("architectures.nif.shape_inputs", ["t", "x"], "leave no input for ParameterNet"),
+    ("architectures.nif.methods", ["nodal"], "kind 'nodal' prunes ['mlp'] models, not 'nif'"),
+    ("architectures.nif.methods", ["prune"], "'architectures.nif.methods' lists 'prune'"),
+    ("architectures.narrow.methods", ["pnif"], "kind 'pnif' prunes ['nif'] models, not 'mlp'"),
+    ("architectures.narrow.latent_dim", 2, "'architectures.narrow.latent_dim' is not a known key"),
+    ("architectures.narrow.training", {"dense": {"batch_size": 0}}, "training.dense.batch_size'"),
+    ("methods", {"pnif": {"kind": "pnif"}}, "no method can prune its 'mlp' model"),
+    ("selection.thresholds", {"fly": 0.1}, "'selection.thresholds.fly' names no task"),
+    ("selection.thresholds", {"wave": 0}, "'selection.thresholds.wave' has value 0"),
+    ("tasks.wave.split", "random", "one of ['points', 'snapshots']"),
+    ("tasks.wave.holdout_period", 3, "'tasks.wave.holdout_period' has value 3"),
 ]
 
 

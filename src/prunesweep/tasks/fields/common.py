@@ -2,10 +2,10 @@
 
 Samples are the points of the field in C order of (run, t, x). Their inputs are the run's
 parameters, t and x (in that column order, so a NIF sends the leading columns to ParameterNet
-and x to ShapeNet), their target is u. The split is given per (run, snapshot) - held-out
-snapshots of one run, or held-out runs of a parametric family - and every point of a snapshot
-shares its code. The extras keep the field on its own dimensions (run, t, x) with the split per
-snapshot, so figures can draw x-t images without undoing the flattening.
+and x to ShapeNet), their target is u. The split is given per point (run, t, x) - held-out grid
+points or snapshots of one run, or held-out runs of a parametric family. The extras keep the field
+and the split on their own dimensions (run, t, x), so figures can draw x-t images without undoing
+the flattening.
 """
 
 from __future__ import annotations
@@ -44,15 +44,14 @@ def field_task_data(
     u_var: Variable,
     attrs: Mapping,
 ) -> TaskData:
-    """TaskData of `field` (runs, nt, nx) with split `codes` per (run, snapshot).
+    """TaskData of `field` (runs, nt, nx) with split `codes` (runs, nt, nx), one per point.
 
     `parameters` maps an input name to (its value per run, its Variable); the inputs are these,
     then t, then x. Inputs are scaled to [-1, 1] and the target standardised, as NIF does
     (statistics of the train split only).
     """
     n_runs, n_t, n_x = field.shape
-    if codes.shape != (n_runs, n_t):
-        raise ValueError(f"expected split codes of shape {(n_runs, n_t)}. Received: {codes.shape}")
+    codes = np.broadcast_to(codes, field.shape)
     run_index, t_index, x_index = np.meshgrid(
         np.arange(n_runs), np.arange(n_t), np.arange(n_x), indexing="ij"
     )
@@ -65,10 +64,10 @@ def field_task_data(
                 field.astype(np.float32),
                 {"units": u_var.units, "long_name": f"{u_var.long_name} on the grid"},
             ),
-            "snapshot_split": (
-                ("run", "t"),
+            "point_split": (
+                ("run", "t", "x"),
                 codes.astype(np.int8),
-                {"units": "1", "long_name": "data split of each snapshot", **SPLIT_FLAGS},
+                {"units": "1", "long_name": "data split of each point", **SPLIT_FLAGS},
             ),
         },
         coords={
@@ -84,7 +83,7 @@ def field_task_data(
     return TaskData(
         inputs=np.stack(columns, axis=1),
         targets=field.reshape(-1, 1),
-        split=np.repeat(codes.ravel(), n_x),
+        split=codes.ravel().copy(),
         input_vars=(*(var for _, var in parameters.values()), t_var, x_var),
         output_vars=(u_var,),
         extras=extras,

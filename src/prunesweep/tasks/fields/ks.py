@@ -182,7 +182,7 @@ class KsTask:
             t=t,
             x=x,
             parameters={"nu": (nu, Variable("nu", "1", "hyperviscosity nu of the KS equation"))},
-            codes=np.repeat(codes[:, None], n_t, axis=1),
+            codes=codes[:, None, None],
             t_var=Variable("t", "1", "time"),
             x_var=Variable("x", "1", "position"),
             u_var=Variable("u", "1", "Kuramoto-Sivashinsky solution u(x, t; nu)"),
