@@ -46,7 +46,7 @@ def test_the_wave_holds_out_points_or_snapshots_between_training_ones(split, axi
     assert (codes == (line[None, :] if axis == 1 else line[:, None])).all(), "same rule everywhere"
     for j in np.flatnonzero(line > 0):
         assert line[j - 1] == 0 and line[j + 1] == 0, "held-out points are interpolated"
-    column = data.inputs[:, axis ^ 1]  # x for points, t for snapshots
+    column = data.inputs[:, axis]  # inputs are (t, x): x for points, t for snapshots
     for code in (0, 1, 2):
         held = np.unique(column[data.split == code])
         assert {int(c) for c in line[np.isin(np.unique(column), held)]} == {code}

@@ -114,9 +114,10 @@ def test_methods_apply_by_model_kind_unless_an_architecture_lists_its_own():
     study = Study(cfg)
     assert study.methods_of("a") == ["magnitude"], "pnif cannot prune an MLP"
     assert study.methods_of("nif") == ["magnitude", "pnif"]
-    cfg["architectures"]["nif"]["methods"] = ["pnif"]
-    assert Study(cfg).methods_of("nif") == ["pnif"]
-    assert Study(cfg).methods_of_task("wave") == ["pnif"]
+    own = copy.deepcopy(cfg)
+    own["architectures"]["nif"]["methods"] = ["pnif"]
+    assert Study(own).methods_of("nif") == ["pnif"]
+    assert Study(own).methods_of_task("wave") == ["pnif"]
     with pytest.raises(ValueError, match="does not prune architecture 'a'"):
         study.level("moth", "a", 1, "pnif", 1)
     runs = list(study.level_runs("wave"))

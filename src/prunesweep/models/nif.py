@@ -7,12 +7,16 @@ generated weights, one weight set per sample (a batched matrix-vector product). 
 ParameterNet's output is `prunesweep.nif.ShapeSpec.slices`; the NumPy forward pass there is the
 reference this model is tested against.
 
-Initialisation follows NIF (Pan et al. 2023; github.com/pswpswpsw/nif): TruncatedNormal(0.1) for
-every kernel and bias of ParameterNet; with a SIREN ShapeNet (activation sine) the last layer is
-NIF's HyperLinearForSIREN: kernel U(+-sqrt(6/r) weight_init_factor), bias U(+-s_j) with s_j =
-1/si for the first layer's weights, sqrt(6/fan_in)/omega_0 for hidden weights, sqrt(6/(2 n)) for
-the last layer's weights and 1/n for biases, so ShapeNet starts as a SIREN-initialised network
-(Sitzmann et al. 2020) given by the bias.
+Initialisation (docs/nif.md, section 1): ParameterNet's hidden layers and bottleneck are
+Glorot-uniform with zero biases. NIF (Pan et al. 2023; github.com/pswpswpsw/nif) draws every
+ParameterNet kernel and bias from TruncatedNormal(0.1) and relies on the shortcut connections of its
+hidden layers to carry the input; pNIF's ParameterNet, which prunesweep follows, has none, and
+through plain layers of std-0.1 weights the latent code would hardly depend on t. The last layer
+is NIF's: TruncatedNormal(0.1), or with a SIREN ShapeNet (activation sine) NIF's
+HyperLinearForSIREN: kernel U(+-sqrt(6/r) weight_init_factor), bias U(+-s_j) with s_j = 1/si for
+the first layer's weights, sqrt(6/fan_in)/omega_0 for hidden weights, sqrt(6/(2 n)) for the last
+layer's weights and 1/n for biases, so ShapeNet starts as a SIREN-initialised network (Sitzmann et
+al. 2020) given by the bias.
 """
 
 from __future__ import annotations
@@ -130,7 +134,9 @@ def build(blueprint: Network) -> keras.Model:
     for i, (layer, act) in enumerate(
         zip(blueprint.layers, blueprint.layer_activations, strict=True), start=1
     ):
-        kernel_init, bias_init = normal, normal
+        kernel_init, bias_init = "glorot_uniform", "zeros"
+        if i == last:
+            kernel_init, bias_init = normal, normal
         if i == last and spec.shape.activation == "sine":
             factor = float(blueprint.spec.get("weight_init_factor", 0.01))
             kernel_init = ScaledUniform(np.sqrt(6.0 / layer.shape[0]) * factor)
