@@ -38,7 +38,7 @@ SECTIONS = {
 COLUMNS = ("what", "ours", "baseline", "ratio", "target", "status")
 #: environment per section. NumPy inference runs OpenBLAS single-threaded: on a shared 2-core
 #: machine a 2-thread OpenBLAS call waits for its second thread to be scheduled, and a 0.25 ms
-#: matrix product then takes tens of ms (research/tf_perf.md section 5 saw the same).
+#: matrix product then takes tens of ms (a known cost of small matrix products on 2-thread BLAS).
 SECTION_ENV = {"export": {"OPENBLAS_NUM_THREADS": "1"}, "nif": {"OPENBLAS_NUM_THREADS": "1"}}
 
 

@@ -17,6 +17,7 @@ from prunesweep.paths import (
     METRICS,
     MODEL,
     SELECTION,
+    TABLE,
 )
 from prunesweep.report_items import ITEMS as REPORT_ITEMS
 from prunesweep.runs import Study
@@ -175,11 +176,10 @@ def get_final_output():
         if not STUDY.archs_of(task):
             continue
         outputs += [METRICS.format(task=task), SELECTION.format(task=task)]
-        models = STUDY.models_of_task(task)
         outputs += [
-            FIGURE.format(task=task, figure=f)
-            for f, item in REPORT_ITEMS.items()
-            if item.applies_to(models)
+            get_report_item_path(name).format(task=task)
+            for name, item in REPORT_ITEMS.items()
+            if item.applies(config, task)
         ]
         outputs += [
             MODEL.format(task=task, arch=run.arch, seed=run.seed, method=method)
@@ -187,3 +187,10 @@ def get_final_output():
             for method in STUDY.methods_of(run.arch)
         ]
     return outputs
+
+
+def get_report_item_path(name):
+    """The output pattern of report item `name`: a figure or an HTML table of a task."""
+    if REPORT_ITEMS[name].kind == "figure":
+        return FIGURE.replace("{figure}", name)
+    return TABLE.replace("{table}", name)

@@ -124,22 +124,58 @@ def _check_finite(node, path=()) -> None:
             _check_finite(value, (*path, i))
 
 
-def check_semantics(config: dict) -> None:
+def check_semantics(config: dict, schema: Mapping) -> None:
     from prunesweep.pruning import parse_method
 
     _check_finite(config)
     schedule = config["schedule"]
     _check_schedule("schedule", schedule)
+    for name, arch in config["architectures"].items():
+        _check_published(name, arch)
+        if "init_std" in arch and arch.get("init") != "normal":
+            raise ConfigError(
+                f"config key 'architectures.{name}.init_std' has value {arch['init_std']}, "
+                "but it is used only with init: normal (this architecture has init: "
+                f"{arch.get('init')}); remove it or set init: normal"
+            )
+    if config["training"]["dense"].get("optimizer", "fresh") != "fresh":
+        raise ConfigError(
+            "config key 'training.dense.optimizer' has value "
+            f'{json.dumps(config["training"]["dense"]["optimizer"])}, expected "fresh" '
+            "(a dense network has no previous level whose optimizer it could carry on)"
+        )
     seeds = config["seeds"]
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"config key 'seeds' has value {seeds}, expected distinct seeds")
     for name, settings in config["methods"].items():
+        if "retrain" in settings:
+            check_schema(
+                settings["retrain"],
+                {**schema["$defs"]["training"], "type": "object"},
+                prefix=("methods", name, "retrain"),
+            )
         if "schedule" in settings:
             _check_schedule(f"methods.{name}.schedule", settings["schedule"])
         try:
             parse_method(name, settings, default_schedule=schedule)
         except ValueError as err:
             raise ConfigError(f"config key 'methods.{name}': {err}") from err
+
+
+def _check_published(name: str, arch: dict) -> None:
+    """A published comparison only makes sense for the network that was published."""
+    from prunesweep.reference import PUBLISHED
+
+    if "published" not in arch:
+        return
+    ref = PUBLISHED[arch["published"]]
+    hidden, activation = list(ref.widths[1:-1]), ref.activation
+    if arch["hidden"] != hidden or arch.get("activation", "tanh") != activation:
+        raise ConfigError(
+            f"config key 'architectures.{name}.published' has value {arch['published']!r}, a "
+            f"{'-'.join(map(str, ref.widths))} {activation} network; this architecture has "
+            f"hidden {arch['hidden']} and activation {arch.get('activation', 'tanh')!r}"
+        )
 
 
 def _check_schedule(key: str, schedule) -> None:
@@ -216,6 +252,13 @@ def check_architectures(config: dict, schema: Mapping) -> None:
                     f"config key '{key}.methods' lists {method!r}, whose kind {method_kind!r} "
                     f"prunes {sorted(METHODS[method_kind].models)} models, not {model!r}"
                 )
+        dense = (arch.get("training") or {}).get("dense") or {}
+        if dense.get("optimizer", "fresh") != "fresh":
+            raise ConfigError(
+                f"config key '{key}.training.dense.optimizer' has value "
+                f'{json.dumps(dense["optimizer"])}, expected "fresh" (a dense network has no '
+                "previous level whose optimizer it could carry on)"
+            )
         if "methods" in arch and len(set(arch["methods"])) != len(arch["methods"]):
             raise ConfigError(f"config key '{key}.methods' lists a method twice: {arch['methods']}")
         applicable = [
@@ -293,8 +336,8 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     _fill_defaults(config, schema)
     check_schema(config, schema)
     check_tasks(config)
-    check_semantics(config)
     check_architectures(config, schema)
+    check_semantics(config, schema)
     return config
 
 

@@ -24,6 +24,21 @@ from prunesweep.pruning import pqi_report
 #: a level whose validation loss exceeds this multiple of the dense one is flagged as diverged
 DIVERGENCE_FACTOR = 1e3
 
+#: metrics that are vectors, by dimension (the rest are scalars)
+VECTOR_DIMS = {
+    "layer_sparsity": ("layer",),
+    "layer_unit_sparsity": ("layer",),
+    "layer_pqi": ("layer",),
+    "output_connections": ("output",),
+    "output_inputs": ("output",),
+    "input_connections": ("input",),
+    "shape_active_nodes": ("shape_layer",),
+}
+
+#: metrics of an MLP's own inputs and outputs; a NIF's trainable network outputs ShapeNet's
+#: parameters, whose connections say nothing of the field's inputs and outputs
+MLP_ONLY = ("output_connections", "output_inputs", "input_connections")
+
 
 def dead_units(net: Network) -> list[np.ndarray]:
     """Per hidden layer, True where a unit has no live incoming weight or no live outgoing one."""
@@ -46,6 +61,36 @@ def flops_per_sample(net: Network, *, live_only: bool) -> int:
     return total
 
 
+def macs_per_sample(net: Network, *, live_only: bool) -> int:
+    """Multiply-adds of the weights only: Blalock et al.'s (2020) convention for speed-ups."""
+    if live_only:
+        return sum(int(layer.kernel_mask.sum()) for layer in net.layers)
+    return sum(layer.kernel.size for layer in net.layers)
+
+
+def output_connections(net: Network) -> np.ndarray:
+    """Live weights into each output unit (the last kernel's columns)."""
+    return net.layers[-1].kernel_mask.sum(axis=0).astype(np.int64)
+
+
+def input_connections(net: Network) -> np.ndarray:
+    """Live weights out of each input (the first kernel's rows)."""
+    return net.layers[0].kernel_mask.sum(axis=1).astype(np.int64)
+
+
+def inputs_reaching_outputs(net: Network) -> np.ndarray:
+    """For each output, how many inputs still reach it through live weights.
+
+    A path counts when every weight on it is live; a hidden unit with no live path from an input
+    outputs a constant, so an output reached by no input is a constant function of the inputs:
+    the network has cut it off, whatever its bias.
+    """
+    reach = np.eye(net.widths[0], dtype=bool)  # (inputs, units of the current layer)
+    for layer in net.layers:
+        reach = (reach.astype(np.int64) @ layer.kernel_mask.astype(np.int64)) > 0
+    return reach.sum(axis=0).astype(np.int64)
+
+
 def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
     """Sparsity, parameter counts, FLOPs and PQ Index: everything that needs no data."""
     n_weights = np.array([layer.kernel.size for layer in net.layers])
@@ -55,6 +100,8 @@ def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
     remaining = int(live_weights.sum() + live_biases)
     dense_flops = flops_per_sample(net, live_only=False)
     flops = flops_per_sample(net, live_only=True)
+    dense_macs = macs_per_sample(net, live_only=False)
+    macs = macs_per_sample(net, live_only=True)
     dead = dead_units(net)
     hidden = sum(d.size for d in dead)
     pqi = pqi_report(net.layers, p=p, q=q)
@@ -69,8 +116,14 @@ def structure_metrics(net: Network, *, p: float = 0.5, q: float = 1.0) -> dict:
         "flops_dense": dense_flops,
         "flops": flops,
         "speedup": dense_flops / flops if flops else math.inf,
+        "macs_dense": dense_macs,
+        "macs": macs,
+        "speedup_macs": dense_macs / macs if macs else math.inf,
         "pqi": pqi["global"],
         "layer_pqi": np.asarray(pqi["per_layer"], dtype=float),
+        "output_connections": output_connections(net),
+        "output_inputs": inputs_reaching_outputs(net),
+        "input_connections": input_connections(net),
     }
 
 
@@ -115,6 +168,8 @@ def evaluate_level(
         losses = {f"{s}_loss": mse(net, *splits.split(s)) for s in SPLITS}
         if splits.field:
             metrics.update(field_metrics(net, splits, metrics["remaining_params"]))
+    if net.model != "mlp":
+        metrics = {k: v for k, v in metrics.items() if k not in MLP_ONLY}
     if net.model == "nif":
         metrics.update(nif.structure(net))
     # diverged: training said so (a non-finite epoch), a loss is not finite, or the validation
@@ -142,22 +197,19 @@ def evaluate_level(
                 "not hold what was trained"
             )
     n_layers = len(net.layers)
-    per_layer = ("layer_sparsity", "layer_unit_sparsity", "layer_pqi")
     data = {
-        name: ((), value)
-        for name, value in {**metrics, **losses}.items()
-        if name not in per_layer and name != "shape_active_nodes"
+        name: (VECTOR_DIMS.get(name, ()), value) for name, value in {**metrics, **losses}.items()
     }
-    for name in per_layer:
-        data[name] = (("layer",), np.asarray(metrics[name], dtype=float))
-    if "shape_active_nodes" in metrics:
-        data["shape_active_nodes"] = (("shape_layer",), metrics["shape_active_nodes"])
     data["diverged"] = ((), np.int8(diverged))
     data["epochs"] = ((), int(net.attrs.get("epochs", 0)))
     target = net.attrs.get("target_sparsity", np.nan)
     data["target_sparsity"] = ((), float(target) if target not in (None, "") else np.nan)
     coords = {"layer": np.arange(1, n_layers + 1)}
-    if "shape_active_nodes" in data:
+    if any(VECTOR_DIMS.get(name) == ("input",) for name in metrics):
+        coords["input"] = list(net.input_names) or list(range(net.widths[0]))
+    if any(VECTOR_DIMS.get(name) == ("output",) for name in metrics):
+        coords["output"] = list(net.output_names) or list(range(net.widths[-1]))
+    if "shape_active_nodes" in metrics:
         coords["shape_layer"] = np.arange(1, len(metrics["shape_active_nodes"]) + 1)
     ds = xr.Dataset(data, coords=coords)
     keep = ("task", "arch", "method", "seed", "level", "config_hash")

@@ -159,6 +159,16 @@ def zero_layers(widths: Sequence[int]) -> list[Layer]:
     ]
 
 
+@dataclass
+class OptimizerState:
+    """Adam's state after training: the step count and, per layer, the first and second
+    moments of the kernel and bias (as `Layer`s, so they are stored like the weights)."""
+
+    iterations: int
+    momentum: list[Layer]
+    velocity: list[Layer]
+
+
 def random_network(widths: Sequence[int], *, seed: int = 0, activation: str = "tanh") -> Network:
     """A dense network with scaled normal weights: for tests, benchmarks and examples."""
     rng = np.random.default_rng(seed)

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from prunesweep.files import SchemaError, check_expected, open_netcdf, write_netcdf
-from prunesweep.network import Layer, Network
+from prunesweep.network import Layer, Network, OptimizerState
 from prunesweep.variables import variable_attrs
 
 
@@ -143,8 +143,18 @@ def _names(ds: xr.Dataset, dim: str) -> tuple[str, ...]:
     return tuple(str(v) for v in ds[dim].values)
 
 
-def write_network(net: Network, path, *, extra=None, step: str = "") -> Path:
-    return write_netcdf(network_to_dataset(net, extra=extra), path, step=step)
+def write_network(
+    net: Network, path, *, extra=None, optimizer: OptimizerState | None = None, step: str = ""
+) -> Path:
+    """Write a network file; `optimizer` adds Adam's state (moments as kernel_i_adam_m, ...,
+    the step count as attribute adam_iterations) so the next level can carry it on."""
+    extra = dict(extra or {})
+    if optimizer is not None:
+        extra.update(adam_m=optimizer.momentum, adam_v=optimizer.velocity)
+    ds = network_to_dataset(net, extra=extra)
+    if optimizer is not None:
+        ds.attrs["adam_iterations"] = int(optimizer.iterations)
+    return write_netcdf(ds, path, step=step)
 
 
 def read_network(path, *, expect: Mapping | None = None) -> Network:
@@ -155,19 +165,41 @@ def read_network(path, *, expect: Mapping | None = None) -> Network:
     return net
 
 
-def read_rewind_layers(path, suffix: str, *, expect: Mapping | None = None) -> list[Layer]:
-    ds = open_netcdf(path, kind="dense network")
-    check_expected(ds, path, kind="dense network", expect=expect)
+def read_extra_layers(
+    path, suffix: str, *, kind: str = "network", expect: Mapping | None = None
+) -> list[Layer]:
+    """The layers stored as kernel_i_<suffix>, bias_i_<suffix> (init, rewind, adam_m, adam_v)."""
+    ds = open_netcdf(path, kind=kind)
+    check_expected(ds, path, kind=kind, expect=expect)
     if "n_layers" not in ds.attrs:
         raise SchemaError(
-            f"dense network file {path}: attribute 'n_layers' missing; "
-            "not a prunesweep network file"
+            f"{kind} file {path}: attribute 'n_layers' missing; not a prunesweep network file"
         )
     n_layers = int(ds.attrs["n_layers"])
     needed = [f"{v}_{i}_{suffix}" for i in range(1, n_layers + 1) for v in ("kernel", "bias")]
     if any(name not in ds.variables for name in needed):
-        raise SchemaError(f"dense network file {path} has no '{suffix}' weights to rewind to")
+        what = "weights to rewind to" if suffix in ("init", "rewind") else "arrays"
+        raise SchemaError(f"{kind} file {path} has no '{suffix}' {what}")
     try:
         return _layers_from(ds, n_layers, f"_{suffix}")
     except ValueError as err:
-        raise SchemaError(f"dense network file {path}: {err}") from err
+        raise SchemaError(f"{kind} file {path}: {err}") from err
+
+
+def read_rewind_layers(path, suffix: str, *, expect: Mapping | None = None) -> list[Layer]:
+    """The weights a lottery ticket rewinds to: `init` or the `rewind` epoch's."""
+    return read_extra_layers(path, suffix, kind="dense network", expect=expect)
+
+
+def read_optimizer_state(path, *, expect: Mapping | None = None) -> OptimizerState:
+    """The Adam state a level carries on from (retraining with `optimizer: carry`)."""
+    ds = open_netcdf(path, kind="network")
+    if "adam_iterations" not in ds.attrs:
+        raise SchemaError(
+            f"network file {path} holds no optimizer state (it was trained with "
+            "`optimizer: fresh` or by an older prunesweep); remake it with "
+            f"`snakemake --forcerun {path}` and your usual options"
+        )
+    momentum = read_extra_layers(path, "adam_m", expect=expect)
+    velocity = read_extra_layers(path, "adam_v", expect=expect)
+    return OptimizerState(int(ds.attrs["adam_iterations"]), momentum, velocity)

@@ -13,6 +13,7 @@ METRICS = "results/summary/{task}/metrics.nc"
 SELECTION = "results/summary/{task}/selection.nc"
 MODEL = "results/models/{task}/{arch}/seed{seed}/{method}.nc"
 FIGURE = "results/figures/{task}/{figure}.png"
+TABLE = "results/tables/{task}/{table}.html"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
 

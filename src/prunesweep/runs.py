@@ -30,9 +30,6 @@ from prunesweep import __version__, paths
 from prunesweep.pruning import METHODS, Method, parse_method
 from prunesweep.settings import TrainSettings
 
-#: architecture keys that are not part of its dense network's identity (they enter otherwise)
-_NOT_ARCH_IDENTITY = ("methods", "training")
-
 
 def settings_hash(settings: Any) -> str:
     """MD5 of the canonical JSON of `settings` (sorted keys): a run's identity."""
@@ -47,6 +44,13 @@ def provenance(settings: Any) -> dict:
         "config_hash": settings_hash(settings),
         "prunesweep_version": __version__,
     }
+
+
+#: architecture settings that change only what the report compares with, not the network
+REPORT_ONLY_ARCH_KEYS = ("published",)
+#: architecture keys that are not part of its dense network's identity: report-only ones, the
+#: methods it lists (they decide which levels exist) and its training (it enters as training)
+_NOT_ARCH_IDENTITY = (*REPORT_ONLY_ARCH_KEYS, "methods", "training")
 
 
 @dataclass(frozen=True)
@@ -264,10 +268,10 @@ class Study:
 
     # ------------------------------------------------------------------------------- runs
     def dense(self, task: str, arch: str, seed: int | str) -> DenseRun:
-        arch_settings = self.config["architectures"][arch]
+        written = self.config["architectures"][arch]
         settings = {
             "task": self.task_settings(task),
-            "arch": {k: v for k, v in arch_settings.items() if k not in _NOT_ARCH_IDENTITY},
+            "arch": {k: v for k, v in written.items() if k not in _NOT_ARCH_IDENTITY},
             "training": self.training_of(arch, "dense").identity(),
             "rewind_epoch": self.config["training"]["rewind_epoch"],
             "seed": int(seed),
@@ -292,10 +296,21 @@ class Study:
         settings = {
             "dense": dense.settings,
             "method": self._method_identity(method, level),
-            "retraining": self.training_of(arch, "retrain").identity(),
+            "retraining": self.retraining_of(method, arch).identity(),
             "level": level,
         }
         return LevelRun(dense=dense, method=method, level=level, spec=spec, settings=settings)
+
+    def retraining_of(self, method: str, arch: str | None = None) -> TrainSettings:
+        """`training.retrain`, with `arch`'s own `training.retrain` keys replacing its keys and
+        the method's own `retrain:` keys replacing both."""
+        overrides = dict(self.methods[method].retrain)
+        own = {}
+        if arch is not None:
+            own = (self.config["architectures"][arch].get("training") or {}).get("retrain") or {}
+        if not overrides and not own:
+            return self.retraining
+        return TrainSettings.from_config({**self.config["training"]["retrain"], **own, **overrides})
 
     def _method_identity(self, method: str, level: int) -> dict:
         """The method's settings as written, with the schedule cut at `level`."""

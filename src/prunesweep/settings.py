@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,18 @@ class TrainSettings:
     eval_batch_size: int = field(
         default=8192, metadata={"help": "samples per evaluation chunk (memory only)"}
     )
+    optimizer: Literal["fresh", "carry"] = field(
+        default="fresh",
+        metadata={
+            "help": "fresh: a new Adam at every level; carry: the previous level's Adam state "
+            "(step count and moments) goes on, as one Adam instance shared across levels did "
+            "in the original protocol (retraining only)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("fresh", "carry"):
+            raise ValueError(f"expected 'fresh' or 'carry'. Received: optimizer={self.optimizer!r}")
 
     @classmethod
     def from_config(cls, settings: Mapping | None) -> TrainSettings:

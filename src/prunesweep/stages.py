@@ -9,6 +9,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from prunesweep import files, network_file
 from prunesweep.runs import DenseRun, LevelRun, provenance
@@ -50,9 +51,9 @@ def train_dense(run: DenseRun, dataset: str, output: str, *, threads: int) -> No
     train.configure(threads=threads, seed=run.seed)
     from prunesweep.models import kind_of_arch
 
-    blueprint = kind_of_arch(run.arch_settings).blueprint(
-        run.arch_settings, splits.input_names, splits.output_names
-    )
+    arch = run.arch_settings
+    kind = kind_of_arch(arch)
+    blueprint = kind.blueprint(arch, splits.input_names, splits.output_names)
     net, result, initial = train.train_network(
         blueprint,
         splits,
@@ -62,12 +63,19 @@ def train_dense(run: DenseRun, dataset: str, output: str, *, threads: int) -> No
         log=log,
         snapshot_epoch=int(run.settings["rewind_epoch"]),
         initialise=True,
+        **kind.build_options(arch),
     )
     _record(net, result, run, target=0.0, achieved=0.0)
     extra = {"init": initial}
     if result.snapshot is not None:
         extra["rewind"] = result.snapshot
-    network_file.write_network(net, output, extra=extra, step=f"train_dense seed {run.seed}")
+    network_file.write_network(
+        net,
+        output,
+        extra=extra,
+        optimizer=result.optimizer,  # for levels that carry the optimizer on
+        step=f"train_dense seed {run.seed}",
+    )
     log(
         f"dense val loss {result.final_val_loss:.4e} after {len(result.history['loss'])} epochs "
         f"({result.seconds:.1f} s)" + (" - DIVERGED" if result.diverged else "")
@@ -104,8 +112,11 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
     from prunesweep.pruning import masks as mask_ops
 
     level, seed, method = run.level, run.seed, run.spec
+    carry = run.retraining.optimizer == "carry"
     # inputs are checked before TensorFlow is imported, so a bad file fails fast
-    prev = network_file.read_network(previous, expect={"config_hash": run.previous.config_hash})
+    expect_previous = {"config_hash": run.previous.config_hash}
+    prev = network_file.read_network(previous, expect=expect_previous)
+    state = network_file.read_optimizer_state(previous, expect=expect_previous) if carry else None
     splits = data.load_splits(dataset, expect={"config_hash": run.dense.dataset_hash})
     from prunesweep import train
 
@@ -133,13 +144,24 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
         + (f" (target {target})" if target is not None else "")
     )
     net, result, _ = train.train_network(
-        pruned, splits, run.retraining, seed=seed, stream=level, log=log
+        pruned,
+        splits,
+        run.retraining,
+        seed=seed,
+        stream=level,
+        log=log,
+        optimizer_state=state,
     )
     for before, after in zip(masks, net.layers, strict=True):
         if not ((before[0] == after.kernel_mask).all() and (before[1] == after.bias_mask).all()):
             raise RuntimeError("masks changed during retraining")
     _record(net, result, run, target=target, achieved=achieved)
-    network_file.write_network(net, output, step=f"prune {run.method} level {level}")
+    network_file.write_network(
+        net,
+        output,
+        optimizer=result.optimizer if carry else None,
+        step=f"prune {run.method} level {level}",
+    )
     log(
         f"level {level}: val loss {result.final_val_loss:.4e} ({result.seconds:.1f} s)"
         + (" - DIVERGED: flagged, the sweep goes on" if result.diverged else "")
@@ -198,9 +220,13 @@ def aggregate(
 
 
 def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
+    from prunesweep import cliff
     from prunesweep.selection import select_levels
 
-    ds = select_levels(files.open_netcdf(metrics, kind="metrics"), threshold=threshold, split=split)
+    table = files.open_netcdf(metrics, kind="metrics")
+    ds = select_levels(table, threshold=threshold, split=split)
+    if "output_inputs" in table:
+        ds = ds.merge(cliff.diagnose(table, ds))
     ds.attrs.update(title="prunesweep selection: sparsest level under the threshold")
     files.write_netcdf(ds, output, step="select")
     none = int((ds["has_selection"] == 0).sum())
@@ -208,16 +234,23 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
 
 
 def plot(figure: str, metrics: str, selection: str, output: str, *, palette: str, dpi: int) -> None:
+    """Draw report item `figure` (a PNG figure or an HTML table, prunesweep.report_items)."""
+    from prunesweep.report_items import ITEMS
+
+    table = files.open_netcdf(metrics, kind="metrics")
+    chosen = files.open_netcdf(selection, kind="selection")
+    item = ITEMS[figure]
+    if item.kind == "table":
+        from prunesweep import tables
+
+        page = getattr(tables, item.function)(table, chosen)
+        files.atomic_save(lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), output)
+        return
     import matplotlib.pyplot as plt
 
     from prunesweep.plots import draw
 
-    fig = draw(
-        figure,
-        files.open_netcdf(metrics, kind="metrics"),
-        files.open_netcdf(selection, kind="selection"),
-        palette=palette,
-    )
+    fig = draw(figure, table, chosen, palette=palette)
     files.atomic_save(
         lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"), output
     )

@@ -15,7 +15,8 @@ import xarray as xr
 
 from prunesweep.files import SchemaError, open_netcdf
 
-SCALARS_INT = ("remaining_params", "total_params", "flops_dense", "flops", "epochs")
+#: dimensions whose coordinates are names shared by every file of a task
+NAMED_DIMS = ("input", "output")
 
 
 def _read(path, attrs):
@@ -84,6 +85,7 @@ def combine_metrics(
             variables.setdefault(str(name), var)
         for dim in EXTRA_DIMS:
             sizes[dim] = max(sizes.get(dim, 0), ds.sizes.get(dim, 0))
+    run_dims = ("arch", "method", "seed", "level")
     coords = {
         "arch": list(archs),
         "method": list(methods),
@@ -91,14 +93,19 @@ def combine_metrics(
         "level": levels,
         **{dim: np.arange(1, n + 1) for dim, n in sizes.items() if n or dim == "layer"},
     }
-    shape4 = tuple(len(coords[d]) for d in ("arch", "method", "seed", "level"))
-    arrays = {}
-    for name, var in variables.items():
-        extra = var.dims[:1] if var.dims else ()
-        arrays[name] = (extra, np.full(shape4 + tuple(sizes[d] for d in extra), np.nan))
-    index = {
-        d: {v: i for i, v in enumerate(coords[d])} for d in ("arch", "method", "seed", "level")
+    # inputs and outputs are the task's: every file that has them must name the same ones
+    for dim in NAMED_DIMS:
+        found = {tuple(ds[dim].values.tolist()) for ds in records.values() if dim in ds.dims}
+        if len(found) > 1:
+            raise SchemaError(f"metrics files disagree on the {dim}s: {sorted(found)}")
+        if found:
+            coords[dim] = list(found.pop())
+    shape4 = tuple(len(coords[d]) for d in run_dims)
+    arrays = {
+        name: np.full(shape4 + tuple(len(coords[d]) for d in var.dims), np.nan)
+        for name, var in variables.items()
     }
+    index = {d: {v: i for i, v in enumerate(coords[d])} for d in run_dims}
     for (arch, method, seed, level), ds in records.items():
         if arch not in index["arch"] or method not in index["method"] or seed not in index["seed"]:
             continue
@@ -108,17 +115,17 @@ def combine_metrics(
             index["seed"][seed],
             index["level"][level],
         )
-        for name, (_, array) in arrays.items():
-            if name not in ds:
+        for name, array in arrays.items():
+            if name not in ds:  # a metric of another model kind
                 continue
             values = np.asarray(ds[name].values, dtype=float)
-            if values.ndim:
+            if values.ndim:  # a layer vector may be shorter than the deepest architecture's
                 array[at][: values.size] = values
             else:
                 array[at] = values
     out = xr.Dataset(coords=coords)
-    for name, (extra, values) in arrays.items():
-        out[name] = (("arch", "method", "seed", "level", *extra), values)
+    for name, values in arrays.items():
+        out[name] = (run_dims + variables[name].dims, values)
         out[name].attrs = dict(variables[name].attrs)
     out["level"].attrs.update(long_name="pruning level (0 = dense)", units="1")
     out["seed"].attrs.update(long_name="random seed of the network's initialisation", units="1")

@@ -23,8 +23,8 @@ import tensorflow as tf  # noqa: E402
 
 from prunesweep.data import Splits  # noqa: E402
 from prunesweep.models import get_kind  # noqa: E402
-from prunesweep.models.mlp import load_network, model_layers, to_network  # noqa: E402
-from prunesweep.network import Layer, Network  # noqa: E402
+from prunesweep.models.mlp import load_network, masked_layers, model_layers, to_network  # noqa: E402
+from prunesweep.network import Layer, Network, OptimizerState, zero_layers  # noqa: E402
 from prunesweep.settings import TrainSettings  # noqa: E402
 
 
@@ -52,12 +52,19 @@ class FitResult:
     diverged: bool
     seconds: float
     snapshot: list[Layer] | None = None
+    optimizer: OptimizerState | None = None
 
 
 class Trainer:
     """Compiled train and evaluation functions for one model and one data set."""
 
-    def __init__(self, model: keras.Model, splits: Splits, settings: TrainSettings):
+    def __init__(
+        self,
+        model: keras.Model,
+        splits: Splits,
+        settings: TrainSettings,
+        optimizer_state: OptimizerState | None = None,
+    ):
         self.model, self.settings = model, settings
         self.x_train = tf.constant(splits.x_train, tf.float32)
         self.y_train = tf.constant(splits.y_train, tf.float32)
@@ -65,8 +72,54 @@ class Trainer:
         self.variables = model.trainable_variables
         self.optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate)
         self.optimizer.build(self.variables)
+        if optimizer_state is not None:
+            self.load_optimizer_state(optimizer_state)
         self._train_epoch = tf.function(self._epoch)
         self._sse = tf.function(self._sum_squared_error)
+
+    def _moments(self) -> list[tuple]:
+        """Per trainable variable (kernel_1, bias_1, kernel_2, ...): (momentum, velocity)."""
+        return list(zip(self.optimizer._momentums, self.optimizer._velocities, strict=True))
+
+    def load_optimizer_state(self, state: OptimizerState) -> None:
+        """Continue from another run's Adam: the step count and both moments.
+
+        The moments of weights pruned since are set to zero: with a zero gradient they then stay
+        zero and Adam never moves the weight (a stale momentum would, and the weight would leave
+        zero: the original code re-masked after every step, or let such weights drift and revive).
+        """
+        values = []
+        for m, v, layer in zip(
+            state.momentum, state.velocity, masked_layers(self.model), strict=True
+        ):
+            kmask = layer.kernel_mask.numpy()
+            bmask = layer.bias_mask.numpy()
+            values += [(m.kernel * kmask, v.kernel * kmask), (m.bias * bmask, v.bias * bmask)]
+        if len(values) != len(self.variables):
+            raise ValueError(
+                f"optimizer state holds {len(values)} variables, the model {len(self.variables)}"
+            )
+        self.optimizer.iterations.assign(int(state.iterations))
+        for (m_var, v_var), (m, v) in zip(self._moments(), values, strict=True):
+            m_var.assign(m)
+            v_var.assign(v)
+
+    def optimizer_state(self) -> OptimizerState:
+        pairs = [(m.numpy(), v.numpy()) for m, v in self._moments()]
+        layers = []
+        for which in (0, 1):  # momentum, velocity
+            layers.append(
+                [
+                    Layer(
+                        kernel=kernel[which].astype(np.float32),
+                        bias=bias[which].astype(np.float32),
+                        kernel_mask=np.ones(kernel[which].shape, bool),
+                        bias_mask=np.ones(bias[which].shape, bool),
+                    )
+                    for kernel, bias in zip(pairs[0::2], pairs[1::2], strict=True)
+                ]
+            )
+        return OptimizerState(int(self.optimizer.iterations.numpy()), *layers)
 
     def _epoch(self, perm):
         batch = self.settings.batch_size
@@ -162,6 +215,7 @@ class Trainer:
             diverged=diverged or not math.isfinite(final),
             seconds=time.perf_counter() - start,
             snapshot=snapshot,
+            optimizer=self.optimizer_state(),
         )
 
 
@@ -174,9 +228,12 @@ def check_permanent(net: Network) -> None:
             raise RuntimeError(f"layer {i}: {leaked} pruned weight(s) are no longer zero")
 
 
-def build_model(blueprint: Network) -> keras.Model:
-    """The Keras model of `blueprint`'s kind (prunesweep.models), with fresh initial weights."""
-    return importlib.import_module(get_kind(blueprint.model).keras_module).build(blueprint)
+def build_model(blueprint: Network, **options) -> keras.Model:
+    """The Keras model of `blueprint`'s kind (prunesweep.models), with fresh initial weights;
+    `options` are the kind's build options (prunesweep.models.ModelKind.build_options)."""
+    return importlib.import_module(get_kind(blueprint.model).keras_module).build(
+        blueprint, **options
+    )
 
 
 def train_network(
@@ -189,14 +246,24 @@ def train_network(
     log=print,
     snapshot_epoch: int | None = None,
     initialise: bool = False,
+    widths=None,
+    activation: str = "tanh",
+    optimizer_state: OptimizerState | None = None,
+    **build_options,
 ) -> tuple[Network, FitResult, list[Layer]]:
     """Build the model of `net`'s kind and shape, train it, return it.
 
     The training starts from `net`'s weights and masks, or, with `initialise`, from fresh initial
     weights drawn from the seed (then only `net`'s shape, kind and masks count: a blueprint).
+    `net=None` is an MLP of `widths` and `activation` with fresh weights. `build_options` go to
+    the kind's Keras builder (an MLP's `init`, `init_std`: prunesweep.models.mlp.build);
+    `optimizer_state` continues another run's Adam instead of starting a new one.
     Returns the trained network, the fit result, and the initial layers (before training).
     """
-    model = build_model(net)
+    if net is None:
+        net = Network(zero_layers(tuple(widths)), activation=activation)
+        initialise = True
+    model = build_model(net, **build_options)
     if not initialise:
         load_network(model, net)
     initial = model_layers(model)
@@ -204,7 +271,7 @@ def train_network(
         f"training {net.model} {'-'.join(map(str, net.widths))} on {device_name()}, "
         f"{len(splits.x_train):,} train / {len(splits.x_val):,} val samples"
     )
-    trainer = Trainer(model, splits, settings)
+    trainer = Trainer(model, splits, settings, optimizer_state)
     result = trainer.fit(splits, seed=seed, stream=stream, log=log, snapshot_epoch=snapshot_epoch)
     template = replace(net, attrs={})
     if net.model == "mlp":

@@ -37,6 +37,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "bias_init": ("1", "bias vector at initialisation (for rewinding)"),
     "kernel_rewind": ("1", "weight matrix after the rewind epoch of dense training"),
     "bias_rewind": ("1", "bias vector after the rewind epoch of dense training"),
+    "kernel_adam_m": ("1", "Adam's first moment of the weight matrix after training"),
+    "kernel_adam_v": ("1", "Adam's second moment of the weight matrix after training"),
+    "bias_adam_m": ("1", "Adam's first moment of the bias vector after training"),
+    "bias_adam_v": ("1", "Adam's second moment of the bias vector after training"),
     "history_loss": ("1", "training loss per epoch (MSE of scaled targets)"),
     "history_val_loss": ("1", "validation loss per epoch (MSE of scaled targets)"),
     # exported models (prunesweep.export)
@@ -57,7 +61,19 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "compression_ratio": ("1", "compression ratio (dense parameters / live parameters)"),
     "flops_dense": ("FLOP", "floating-point operations per sample of the dense network"),
     "flops": ("FLOP", "floating-point operations per sample of the pruned network"),
-    "speedup": ("1", "theoretical speed-up (dense FLOPs / pruned FLOPs)"),
+    "speedup": (
+        "1",
+        "theoretical speed-up counting FLOPs with biases (dense FLOPs / pruned FLOPs)",
+    ),
+    "macs_dense": ("1", "weight multiply-adds per sample of the dense network"),
+    "macs": ("1", "live weight multiply-adds per sample of the pruned network"),
+    "speedup_macs": (
+        "1",
+        "theoretical speed-up, weight multiply-adds only (Blalock et al. 2020)",
+    ),
+    "output_connections": ("1", "live weights into each output unit"),
+    "output_inputs": ("1", "inputs that still reach each output through live weights"),
+    "input_connections": ("1", "live weights out of each input"),
     "pqi": ("1", "PQ Index I_(p,q) of the live weights (global)"),
     "layer_pqi": ("1", "PQ Index I_(p,q) of each layer's live weights"),
     "diverged": ("1", "1 if the level's loss is not finite or exploded"),
@@ -82,11 +98,17 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "selected_compression_ratio": ("1", "compression ratio of the selected level"),
     "has_selection": ("1", "1 if some level is under the threshold, 0 if none is"),
     "first_failure_level": ("1", "first level above the threshold (-1: none)"),
+    "first_cut_level": ("1", "first level where an output is reached by no input (-1: never)"),
+    "first_cut_output": ("1", "index of the first output cut off from every input (-1: none)"),
+    "cut_outputs_at_failure": (
+        "1",
+        "outputs cut off from every input at the first level above the threshold (-1: none)",
+    ),
 }
 
 
 _LAYER_VARIABLE = re.compile(
-    r"(?P<base>kernel|bias|data|indices|indptr)(?P<mask>_mask)?_(?P<layer>\d+)(?:_(?P<suffix>init|rewind))?"
+    r"(?P<base>kernel|bias|data|indices|indptr)(?P<mask>_mask)?_(?P<layer>\d+)(?:_(?P<suffix>init|rewind|adam_m|adam_v))?"
 )
 
 

@@ -64,7 +64,7 @@ BAD = [
     ("seeds", [], "'seeds' has value []"),
     ("seeds", [1, 1], "distinct seeds"),
     ("seeds", [1, -2], "'seeds.1' has value -2"),
-    ("architectures.narrow.task", "fly", "one of the tasks ['moth']"),
+    ("architectures.narrow.task", "fly", "one of the tasks ['moth', 'wave']"),
     ("architectures.narrow.hidden", [], "'architectures.narrow.hidden' has value []"),
     ("architectures.narrow.hidden", [32, 0], "'architectures.narrow.hidden.1' has value 0"),
     ("architectures.narrow.activation", "gelu", "one of ['tanh', 'relu']"),

@@ -74,3 +74,40 @@ def test_divergence_flags(net):
     net.layers[0].kernel[0, 0] = np.nan
     ds = evaluate_level(net, splits)
     assert int(ds["diverged"]) == 1 and np.isnan(float(ds["val_loss"]))
+
+
+def test_weight_only_speedup_is_blalocks_convention():
+    """At 95 % weight sparsity Blalock et al.'s speed-up (weight multiply-adds only) is about
+    20x, while counting bias additions as FLOPs gives less, because the biases stay live."""
+    from prunesweep.pruning import magnitude_masks
+
+    net = random_network((10, 32, 32, 16, 7))
+    pruned = net.with_masks(magnitude_masks(net.layers, target=0.95))
+    m = structure_metrics(pruned)
+    weights = sum(layer.kernel.size for layer in net.layers)
+    live = sum(int(layer.kernel_mask.sum()) for layer in pruned.layers)
+    assert (m["macs_dense"], m["macs"]) == (weights, live)
+    assert m["speedup_macs"] == pytest.approx(weights / live)
+    assert 19 < m["speedup_macs"] < 21
+    assert m["speedup"] < 15  # the 87 live biases weigh against 2 x 85 live weights
+
+
+def test_connections_into_outputs_and_out_of_inputs():
+    net = random_network((3, 2, 2))
+    k1 = np.array([[1, 0], [1, 0], [0, 0]], bool)  # input 2 feeds nothing; unit 1 gets no input
+    k2 = np.array([[1, 0], [0, 1]], bool)  # output 0 from unit 0, output 1 only from unit 1
+    net = net.with_masks([(k1, np.ones(2, bool)), (k2, np.ones(2, bool))])
+    m = structure_metrics(net)
+    assert m["input_connections"].tolist() == [1, 1, 0]
+    assert m["output_connections"].tolist() == [1, 1]
+    # output 1 still has a live weight, but from a unit no input reaches: it is cut off
+    assert m["output_inputs"].tolist() == [2, 0]
+
+
+def test_metrics_file_labels_inputs_and_outputs():
+    net = random_network((4, 5, 3))
+    ds = evaluate_level(net, splits_for(net))
+    assert ds["output_connections"].dims == ("output",)
+    assert list(ds["output"].values) == list(net.output_names)
+    assert ds["input_connections"].dims == ("input",)
+    assert ds["input_connections"].values.tolist() == [5] * 4

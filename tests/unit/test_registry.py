@@ -82,7 +82,7 @@ def test_parses_the_documented_examples(kind):
         assert method.n_levels == 17
         assert method.target_sparsity(1) == 0.15 and method.target_sparsity(17) == 0.98
         assert method.target_sparsity(14) == 0.95
-    assert method.rewinds is (kind == "lottery")
+    assert method.rewinds is (kind in ("lottery", "sap"))  # SAP rewinds to init by default
     # settings() is a complete description: parsing it again gives the same method
     assert parse_method(method.name, method.settings(), default_schedule=[0.5]) == method
 
@@ -91,8 +91,9 @@ def test_lottery_and_sap_rewind_modes():
     lottery = parse_method("lt", {"kind": "lottery", "rewind": "epoch"}, default_schedule=[0.5])
     assert lottery.rewinds and lottery.rewind == "epoch"
     assert parse_method("lt", {"kind": "lottery"}, default_schedule=[0.5]).rewind == "init"
-    sap = parse_method("s", {"kind": "sap", "rewind": "init"}, default_schedule=[0.5])
-    assert sap.rewinds and sap.rewind == "init"
+    sap = parse_method("s", {"kind": "sap"}, default_schedule=[0.5])
+    assert sap.rewinds and sap.rewind == "init"  # Diao et al.'s Algorithm 1
+    assert not parse_method("s", {"kind": "sap", "rewind": "none"}, default_schedule=[]).rewinds
     assert not parse_method("m", {"kind": "magnitude"}, default_schedule=[0.5]).rewinds
 
 

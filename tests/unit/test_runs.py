@@ -150,4 +150,31 @@ def test_per_task_thresholds_and_an_mlp_identity_without_nif_keys():
     study = Study(nif_config())
     assert study.threshold("wave") == 0.5 and study.threshold("moth") == 0.035
     arch = study.dense("moth", "a", 1).arch_settings
-    assert arch == {"task": "moth", "hidden": [8, 8], "activation": "tanh"}
+    assert arch == {"task": "moth", "hidden": [8, 8], "activation": "tanh", "init": "glorot"}
+
+
+def test_a_method_may_override_retraining_for_itself():
+    def sap_epochs(cfg):
+        cfg["methods"]["sap"]["retrain"] = {"max_epochs": 7, "optimizer": "fresh"}
+
+    config = edited(tiny(), sap_epochs)
+    study = Study(config)
+    sap = study.level("moth", "a", 1, "sap", 1)
+    assert sap.retraining.max_epochs == 7
+    assert study.level("moth", "a", 1, "magnitude", 1).retraining.max_epochs == 2
+    changed = {k for k, v in all_hashes(config).items() if all_hashes(tiny())[k] != v}
+    assert changed and {k[3] for k in changed} == {"sap"}
+
+
+def test_bad_retrain_overrides_name_the_key():
+    def bad(cfg):
+        cfg["methods"]["sap"]["retrain"] = {"max_epochs": 0}
+
+    with pytest.raises(psconfig.ConfigError, match="'methods.sap.retrain.max_epochs' has value 0"):
+        edited(tiny(), bad)
+
+    def unknown(cfg):
+        cfg["methods"]["sap"]["retrain"] = {"epochs": 3}
+
+    with pytest.raises(psconfig.ConfigError, match="'methods.sap.retrain.epochs' is not a known"):
+        edited(tiny(), unknown)

@@ -102,3 +102,72 @@ def test_masked_dense_saves_and_loads(tmp_path):
     np.testing.assert_allclose(net.forward(x), model.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="Received: units=0"):
         MaskedDense(0)
+
+
+def test_normal_init_draws_the_original_n01_over_5():
+    keras.utils.set_random_seed(0)
+    model = build_mlp((10, 400, 7), "tanh", init="normal", init_std=0.2)
+    kernel = model.layers[1].kernel.numpy()
+    assert kernel.std() == pytest.approx(0.2, rel=0.02) and abs(kernel.mean()) < 0.01
+    assert not model.layers[1].bias.numpy().any()
+    keras.utils.set_random_seed(0)
+    glorot = build_mlp((10, 400, 7), "tanh").layers[1].kernel.numpy()
+    assert np.abs(glorot).max() <= np.sqrt(6 / 410) + 1e-7  # Glorot-uniform's limit
+    with pytest.raises(ValueError, match="init='he'"):
+        build_mlp((2, 2), init="he")
+
+
+def test_the_optimizer_state_carries_on_exactly(tmp_path):
+    """Carrying Adam's state on equals training on with the same optimizer (the original
+    protocol's one Adam instance shared across levels)."""
+    from prunesweep import network_file
+
+    splits = toy_splits()
+    one_epoch = TrainSettings(learning_rate=1e-2, batch_size=32, max_epochs=1, patience=5)
+    train.configure(threads=1, seed=5)
+    net, first, _ = train.train_network(
+        None,
+        splits,
+        one_epoch,
+        widths=WIDTHS,
+        activation="tanh",
+        seed=5,
+        stream=0,
+        log=lambda m: None,
+    )
+    assert first.optimizer.iterations == 512 // 32
+    path = network_file.write_network(net, tmp_path / "a.nc", optimizer=first.optimizer)
+    state = network_file.read_optimizer_state(path)
+    assert state.iterations == first.optimizer.iterations
+    for a, b in zip(state.velocity, first.optimizer.velocity, strict=True):
+        assert np.array_equal(a.kernel, b.kernel) and np.array_equal(a.bias, b.bias)
+    _, carried, _ = train.train_network(
+        net, splits, one_epoch, widths=WIDTHS, activation="tanh", seed=5, stream=1,
+        log=lambda m: None, optimizer_state=state,
+    )  # fmt: skip
+    _, fresh, _ = train.train_network(
+        net,
+        splits,
+        one_epoch,
+        widths=WIDTHS,
+        activation="tanh",
+        seed=5,
+        stream=1,
+        log=lambda m: None,
+    )
+    assert carried.optimizer.iterations == 2 * first.optimizer.iterations
+    assert fresh.optimizer.iterations == first.optimizer.iterations
+    assert carried.history["loss"] != fresh.history["loss"]
+    # carried on into a pruned network, stale moments must not move the pruned weights
+    pruned = net.with_masks(
+        [(np.abs(layer.kernel) > np.median(np.abs(layer.kernel)), layer.bias_mask)
+         for layer in net.layers]
+    )  # fmt: skip
+    after, _, _ = train.train_network(
+        pruned, splits, one_epoch, widths=WIDTHS, activation="tanh", seed=5, stream=2,
+        log=lambda m: None, optimizer_state=state,
+    )  # fmt: skip
+    for layer in after.layers:
+        assert not layer.kernel[~layer.kernel_mask].any()
+    with pytest.raises(Exception, match="holds no optimizer state"):
+        network_file.read_optimizer_state(network_file.write_network(net, tmp_path / "b.nc"))

@@ -25,6 +25,7 @@ import xarray as xr
 import yaml
 
 from prunesweep import network_file
+from prunesweep.report_items import ITEMS
 from tests.workflow.conftest import ROOT, SNAKEMAKE, copy_project, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -37,14 +38,15 @@ DENSE = f"{RUN}/dense.nc"
 LEVEL = f"{RUN}/magnitude/level{{:02d}}.nc"
 LEVEL_METRICS = f"{RUN}/magnitude/metrics/level{{:02d}}.nc"
 LOG = "results/logs/{rule}/moth/a/seed1/magnitude/level{level:02d}.log"
-FIGURES = (
-    "layer_sparsity",
-    "loss_vs_compression",
-    "loss_vs_sparsity",
-    "loss_vs_speedup",
-    "pqi_vs_level",
-    "selected_sparsity",
-)
+#: (rule, output) of every report item of the robust config (prunesweep.report_items)
+REPORT_JOBS = {
+    (
+        f"{'plot' if item.kind == 'figure' else 'table'}_{name}",
+        f"results/{'figures' if item.kind == 'figure' else 'tables'}/moth/{name}.{item.suffix}",
+    )
+    for name, item in ITEMS.items()
+    if item.applies(CFG, "moth")
+}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -70,7 +72,7 @@ def result_files(workdir: Path) -> list[str]:
     return sorted(
         str(p.relative_to(workdir))
         for p in (workdir / "results").rglob("*")
-        if p.suffix in (".nc", ".png") and not p.relative_to(workdir).parts[1] == "models"
+        if p.suffix in (".nc", ".png", ".html") and not p.relative_to(workdir).parts[1] == "models"
     )
 
 
@@ -92,7 +94,7 @@ def write_config(path: Path, edit=None) -> str:
 
 #: the rules these tests know; planned_jobs(..., core=True) ignores others added later (export)
 CORE_RULES = {"simulate", "train_dense", "evaluate_dense", "prune", "evaluate", "aggregate"}
-CORE_RULES |= {"select", *(f"plot_{f}" for f in FIGURES)}
+CORE_RULES |= {"select", *(rule for rule, _ in REPORT_JOBS)}
 
 
 def planned_jobs(workdir: Path, *args: str, core: bool = False) -> set[tuple[str, str]]:
@@ -114,8 +116,8 @@ def planned_jobs(workdir: Path, *args: str, core: bool = False) -> set[tuple[str
     return {job for job in jobs if job[0] in CORE_RULES} if core else jobs
 
 
-def plots_jobs(task="moth") -> set[tuple[str, str]]:
-    return {(f"plot_{f}", f"results/figures/{task}/{f}.png") for f in FIGURES}
+def plots_jobs() -> set[tuple[str, str]]:
+    return set(REPORT_JOBS)
 
 
 def summary_jobs() -> set[tuple[str, str]]:

@@ -110,8 +110,12 @@ def test_selection_follows_the_rule(tiny_run):
 
 
 def test_figures_and_report(tiny_run):
+    from prunesweep.report_items import ITEMS
+
     figures = sorted(p.name for p in (tiny_run / "results/figures/moth").glob("*.png"))
-    assert len(figures) == 6
+    assert figures == sorted(f"{n}.png" for n, item in ITEMS.items() if item.kind == "figure")
+    answer = (tiny_run / "results/tables/moth/answer.html").read_text()
+    assert "<table>" in answer and "dense (level 0)" in answer and "magnitude" in answer
     for fig in figures:
         data = (tiny_run / "results/figures/moth" / fig).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"

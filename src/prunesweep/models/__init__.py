@@ -33,7 +33,8 @@ class ModelKind:
     (with defaults and descriptions); `check(arch, inputs, outputs)` raises ValueError naming the
     key where the settings do not fit the data; `blueprint(arch, inputs, outputs)` is the untrained
     Network; `forward(net, x)` maps dataset inputs to predictions; `pruning_inputs(net, x)` the
-    distinct inputs of the trainable network (a NIF: ParameterNet's) for dataset inputs x."""
+    distinct inputs of the trainable network (a NIF: ParameterNet's) for dataset inputs x;
+    `build_options(arch)` the keyword arguments of the Keras module's `build` for fresh weights."""
 
     name: str
     description: str
@@ -43,6 +44,7 @@ class ModelKind:
     forward: Callable[[Network, np.ndarray], np.ndarray]
     pruning_inputs: Callable[[Network, np.ndarray], np.ndarray]
     keras_module: str
+    build_options: Callable[[Mapping], dict] = lambda arch: {}
 
 
 MLP_SCHEMA: dict[str, Any] = {
@@ -51,7 +53,29 @@ MLP_SCHEMA: dict[str, Any] = {
         "default": "tanh",
         "description": "activation of the hidden layers (the output is linear)",
     },
+    "init": {
+        "enum": ["glorot", "normal"],
+        "default": "glorot",
+        "description": "initial weights (biases start at 0): glorot = Keras' Glorot-uniform "
+        "default (the original TensorFlow run); normal = N(0, init_std^2), the original "
+        "multi-network code's N(0, 1)/5 with init_std 0.2",
+    },
+    "published": {
+        "enum": ["zahn2022"],
+        "description": "a published result this architecture reproduces (prunesweep.reference); "
+        "the report then sets it beside the sweep's own numbers",
+    },
+    "init_std": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "description": "standard deviation of the initial weights with init normal (0.2 if not "
+        "given; only with init normal)",
+    },
 }
+
+
+def _mlp_build_options(arch: Mapping) -> dict:
+    return {"init": arch.get("init", "glorot"), "init_std": float(arch.get("init_std", 0.2))}
 
 
 def _mlp_blueprint(arch: Mapping, inputs: Sequence[str], outputs: Sequence[str]) -> Network:
@@ -78,6 +102,7 @@ KINDS: dict[str, ModelKind] = {
         forward=lambda net, x: net.forward(x),
         pruning_inputs=lambda net, x: np.asarray(x),
         keras_module="prunesweep.models.mlp",
+        build_options=_mlp_build_options,
     ),
     "nif": ModelKind(
         name="nif",

@@ -77,22 +77,45 @@ class MaskedDense(keras.layers.Layer):
         }
 
 
-def build_mlp(widths: tuple[int, ...], activation: str = "tanh") -> keras.Model:
+#: initial kernels (biases start at zero in both): Keras' default, or the normal draw of the
+#: original multi-network code (weights N(0, 1) / 5, i.e. init_std = 0.2; Zahn et al. 2022)
+INITS = ("glorot", "normal")
+
+
+def build_mlp(
+    widths: tuple[int, ...],
+    activation: str = "tanh",
+    *,
+    init: str = "glorot",
+    init_std: float = 0.2,
+) -> keras.Model:
     """widths = (n_inputs, hidden..., n_outputs); hidden layers use `activation`, the last none.
 
     Seed Keras (keras.utils.set_random_seed) before calling for reproducible initial weights.
     """
+    if init == "glorot":
+        initializer = "glorot_uniform"
+    elif init == "normal":
+        initializer = keras.initializers.RandomNormal(mean=0.0, stddev=float(init_std))
+    else:
+        raise ValueError(f"expected one of {list(INITS)}. Received: init={init!r}")
     inputs = keras.Input(shape=(widths[0],), name="inputs")
     h = inputs
     for i, units in enumerate(widths[1:], start=1):
         last = i == len(widths) - 1
-        h = MaskedDense(units, activation=None if last else activation, name=f"layer{i}")(h)
+        h = MaskedDense(
+            units,
+            activation=None if last else activation,
+            kernel_initializer=initializer,
+            name=f"layer{i}",
+        )(h)
     return keras.Model(inputs, h, name="mlp")
 
 
-def build(blueprint: Network) -> keras.Model:
-    """The Keras model of an MLP blueprint (prunesweep.models.KINDS["mlp"])."""
-    return build_mlp(blueprint.widths, blueprint.activation)
+def build(blueprint: Network, *, init: str = "glorot", init_std: float = 0.2) -> keras.Model:
+    """The Keras model of an MLP blueprint (prunesweep.models.KINDS["mlp"]); `init` and
+    `init_std` are the architecture's (prunesweep.models.KINDS["mlp"].build_options)."""
+    return build_mlp(blueprint.widths, blueprint.activation, init=init, init_std=init_std)
 
 
 def masked_layers(model: keras.Model) -> list[MaskedDense]:

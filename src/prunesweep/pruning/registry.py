@@ -25,7 +25,9 @@ from prunesweep.pruning.pnif import PnifParams, pnif_masks
 from prunesweep.pruning.random_prune import RandomParams, random_masks
 from prunesweep.pruning.sap import SAPParams, sap_masks
 
-RESERVED_KEYS = ("kind", "schedule")
+#: keys of a method's config entry that are not parameters of its kind: `retrain` overrides
+#: settings of `training.retrain` for this method only (e.g. SAP's own epochs per iteration)
+RESERVED_KEYS = ("kind", "schedule", "retrain")
 
 
 #: model kinds (prunesweep.models) whose trainable network is a plain stack of dense layers
@@ -110,6 +112,7 @@ class Method:
     kind: str
     params: Any  # the kind's frozen parameter dataclass
     schedule: tuple[float, ...] | None = None  # target sparsities of levels 1..n; None for sap
+    retrain: tuple[tuple[str, Any], ...] = ()  # overrides of training.retrain, sorted by key
 
     @property
     def n_levels(self) -> int:
@@ -139,6 +142,8 @@ class Method:
         out: dict = {"kind": self.kind}
         if self.schedule is not None:
             out["schedule"] = list(self.schedule)
+        if self.retrain:
+            out["retrain"] = dict(self.retrain)
         out.update(dataclasses.asdict(self.params))
         return out
 
@@ -173,6 +178,13 @@ def parse_method(
                 f"{key}={settings[key]!r}; expected one of {[*RESERVED_KEYS, *field_names]}"
             )
     options = {k: v for k, v in settings.items() if k not in RESERVED_KEYS}
+    retrain = settings.get("retrain", {})
+    if not isinstance(retrain, Mapping):
+        raise ValueError(
+            f"method {name!r}: expected a mapping of training settings. Received: "
+            f"retrain={retrain!r}"
+        )
+    retrain = tuple(sorted(retrain.items()))
     try:
         params = spec.params(**options)
     except ValueError as err:
@@ -185,9 +197,15 @@ def parse_method(
                 f"no schedule; set 'iterations' instead. Received: "
                 f"schedule={settings['schedule']!r}"
             )
-        return Method(name=name, kind=kind, params=params)
+        return Method(name=name, kind=kind, params=params, retrain=retrain)
     schedule = settings.get("schedule", default_schedule)
-    return Method(name=name, kind=kind, params=params, schedule=check_schedule(schedule, name))
+    return Method(
+        name=name,
+        kind=kind,
+        params=params,
+        schedule=check_schedule(schedule, name),
+        retrain=retrain,
+    )
 
 
 def check_schedule(schedule: Any, method: str) -> tuple[float, ...]:

@@ -63,7 +63,7 @@ class SAPParams:
         },
     )
     rewind: Literal["none", "init", "epoch"] = field(
-        default="none",
+        default="init",
         metadata={
             "help": "where live weights restart after pruning: none = keep training the pruned "
             "weights; init = the dense network's initial values (the paper's Algorithm 1); "

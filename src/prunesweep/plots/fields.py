@@ -4,7 +4,8 @@
 - `error_vs_nodes`: the field's test error against ShapeNet's active nodes, mean +- sd over seeds
 - `size_vs_data`: the test error against the NIF's size as a share of the data set
 
-Like prunesweep.plots, functions neither save nor set a global theme.
+Like the other modules of prunesweep.plots, functions neither save nor set a global theme; the
+report items (prunesweep.report_items) name the `*_figure` functions at the end.
 """
 
 from __future__ import annotations
@@ -20,17 +21,12 @@ import seaborn as sns  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from prunesweep.variables import VARIABLES  # noqa: E402
+from prunesweep.plots.common import label  # noqa: E402
 
 TEST = 2
 
 #: NIF's compression of 3D turbulence: parameters about 3 % of the data array (Pan et al. 2023)
 NIF_TURBULENCE_SHARE = 0.03
-
-
-def _label(name: str) -> str:
-    units, long_name = VARIABLES[name]
-    return long_name if units == "1" else f"{long_name} [{units}]"
 
 
 def relative_errors(fields: xr.Dataset, *, split: int = TEST) -> dict[str, float]:
@@ -175,7 +171,7 @@ def _tradeoff(metrics: xr.Dataset, x: str, *, xlabel: str, scale: float, palette
         if ref is not None:
             ref(ax)
         ax.set(yscale="log", title=f"arch = {arch}", xlabel=xlabel)
-    axes[0][0].set_ylabel(_label(error) + " (mean ± sd over seeds)")
+    axes[0][0].set_ylabel(label(error) + " (mean ± sd over seeds)")
     axes[0][-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     sns.despine(fig=fig)
     fig.tight_layout()
@@ -185,7 +181,7 @@ def _tradeoff(metrics: xr.Dataset, x: str, *, xlabel: str, scale: float, palette
 def error_vs_nodes(metrics: xr.Dataset, *, palette: str = "colorblind") -> Figure:
     """Test error of the field against active ShapeNet nodes, one curve per method."""
     fig, _ = _tradeoff(
-        metrics, "shape_nodes", xlabel=_label("shape_nodes"), scale=1.0, palette=palette
+        metrics, "shape_nodes", xlabel=label("shape_nodes"), scale=1.0, palette=palette
     )
     return fig
 

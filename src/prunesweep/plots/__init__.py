@@ -1,0 +1,110 @@
+"""Seaborn figures of a sweep. Each function takes xarray datasets and returns a Figure.
+
+Functions neither save nor set a global theme; the plot stage does both. Axis labels come from the
+variables' long_name and units (prunesweep.variables). One module per question: `curves` (how
+accuracy falls), `selection` (what was selected), `connections` (where the cliff is and why),
+`fields` (a field task's NIFs: reconstructions, error vs ShapeNet nodes, size vs data); the report
+items (prunesweep.report_items) name the `*_figure` functions below and in `fields`.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from prunesweep.plots import fields  # noqa: E402
+from prunesweep.plots.common import label, tidy  # noqa: E402
+from prunesweep.plots.connections import output_connections  # noqa: E402
+from prunesweep.plots.curves import loss_vs_sparsity, loss_vs_tradeoff, pqi_vs_level  # noqa: E402
+from prunesweep.plots.selection import (  # noqa: E402
+    input_connections,
+    layer_sparsity,
+    selected_sparsity,
+)
+
+__all__ = [
+    "draw",
+    "draw_fields",
+    "fields",
+    "input_connections",
+    "label",
+    "layer_sparsity",
+    "loss_vs_sparsity",
+    "loss_vs_tradeoff",
+    "output_connections",
+    "pqi_vs_level",
+    "selected_sparsity",
+    "tidy",
+]
+
+
+# ------------------------------------------------------------------ report items
+# One function per entry of prunesweep.report_items.ITEMS, all with the same signature.
+
+
+def _threshold_split(selection: xr.Dataset) -> dict:
+    return {
+        "threshold": selection.attrs["threshold"],
+        "split": selection.attrs["metric"].split("_")[0],
+    }
+
+
+def loss_vs_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return loss_vs_sparsity(metrics, **_threshold_split(selection), palette=palette)
+
+
+def loss_vs_compression_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return loss_vs_tradeoff(
+        metrics, x="compression_ratio", **_threshold_split(selection), palette=palette
+    )
+
+
+def loss_vs_speedup_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    # Blalock et al.'s convention (weight multiply-adds only), the one papers compare with
+    x = "speedup_macs" if "speedup_macs" in metrics else "speedup"
+    return loss_vs_tradeoff(metrics, x=x, **_threshold_split(selection), palette=palette)
+
+
+def output_connections_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return output_connections(metrics, selection, palette=palette)
+
+
+def input_connections_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return input_connections(metrics, selection, palette=palette)
+
+
+def pqi_vs_level_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return pqi_vs_level(metrics, palette=palette)
+
+
+def selected_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return selected_sparsity(selection, palette=palette)
+
+
+def layer_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure:
+    return layer_sparsity(metrics, selection, palette=palette)
+
+
+def _function(name: str, inputs: str):
+    from prunesweep.report_items import ITEMS
+
+    if name not in ITEMS:
+        raise ValueError(f"unknown figure {name!r}; known: {sorted(ITEMS)}")
+    if ITEMS[name].inputs != inputs:
+        raise ValueError(f"figure {name!r} is drawn from {ITEMS[name].inputs!r}, not {inputs!r}")
+    function = ITEMS[name].function
+    return globals().get(function) or getattr(fields, function)
+
+
+def draw(name: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
+    """The figure of report item `name` (prunesweep.report_items.ITEMS) from a task's summary."""
+    return _function(name, "summary")(metrics, selection, **options)
+
+
+def draw_fields(name: str, reconstruction: xr.Dataset, **options) -> Figure:
+    """The figure of a "fields" report item from prunesweep.reconstruct.reconstruction's output."""
+    return _function(name, "fields")(reconstruction, **options)

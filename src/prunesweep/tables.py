@@ -1,0 +1,377 @@
+"""The report's tables: the answer per architecture x method, and the published comparison.
+
+Each function takes metrics.nc and selection.nc (xarray) and returns pandas DataFrames of
+formatted strings; `html_page` renders sections of text and tables as one self-contained HTML
+page that the report shows inline. No clock times: the same results give the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from prunesweep import cliff
+from prunesweep.reference import Published
+
+
+def mean_sd(values, fmt: str = ".3g", *, percent: bool = False) -> str:
+    """'mean ± sd (n)' over the finite values; '–' where there are none."""
+    values = np.asarray([v for v in np.ravel(values) if np.isfinite(v)], dtype=float)
+    if not values.size:
+        return "–"
+    scale = 100.0 if percent else 1.0
+    unit = " %" if percent else ""
+    mean = f"{scale * values.mean():{fmt}}"
+    if values.size == 1:
+        return f"{mean}{unit} (1)"
+    return f"{mean} ± {scale * values.std(ddof=1):{fmt}}{unit} ({values.size})"
+
+
+def _cell(ds: xr.Dataset, name: str, **where):
+    return ds[name].sel(where).values
+
+
+def _selected(metrics: xr.Dataset, selection: xr.Dataset, name: str, arch, method) -> list[float]:
+    """`name` at each seed's selected level (seeds without a selection left out)."""
+    out = []
+    for seed in selection["seed"].values:
+        where = {"arch": arch, "method": method, "seed": seed}
+        level = int(selection["selected_level"].sel(where))
+        if level >= 0:
+            out.append(float(metrics[name].sel({**where, "level": level})))
+    return out
+
+
+def answer_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
+    """Per architecture: the dense baseline, then one row per method at the selected levels.
+
+    The column `best` marks, per architecture, the method with the largest mean selected
+    sparsity among those that found a level for every seed.
+    """
+    split = selection.attrs.get("metric", "val_loss")
+    rows = []
+    n_seeds = selection.sizes["seed"]
+    speedup = "speedup_macs" if "speedup_macs" in metrics else "speedup"
+    for arch in selection["arch"].values:
+        dense = metrics.sel(arch=arch, level=0).isel(method=0)
+        rows.append(
+            {
+                "architecture": str(arch),
+                "method": "dense (level 0)",
+                "seeds with a selection": "–",
+                "selected sparsity": "0 %",
+                split: mean_sd(dense[split].values),
+                "test_loss": mean_sd(dense["test_loss"].values),
+                "compression ratio": "1",
+                "speed-up": "1",
+                **_field_cells(metrics, None, arch, None),
+                "best": False,
+                "_score": -1.0,
+            }
+        )
+        arch_rows = []
+        for method in selection["method"].values:
+            chosen = int(selection["has_selection"].sel({"arch": arch, "method": method}).sum())
+            sparsity = _selected(metrics, selection, "sparsity", arch, method)
+            arch_rows.append(
+                {
+                    "architecture": str(arch),
+                    "method": str(method),
+                    "seeds with a selection": f"{chosen} of {n_seeds}",
+                    "selected sparsity": mean_sd(sparsity, ".1f", percent=True),
+                    split: mean_sd(_selected(metrics, selection, split, arch, method)),
+                    "test_loss": mean_sd(_selected(metrics, selection, "test_loss", arch, method)),
+                    "compression ratio": mean_sd(
+                        _selected(metrics, selection, "compression_ratio", arch, method), ".3g"
+                    ),
+                    "speed-up": mean_sd(_selected(metrics, selection, speedup, arch, method)),
+                    **_field_cells(metrics, selection, arch, method),
+                    "best": False,
+                    "_score": float(np.mean(sparsity)) if chosen == n_seeds else -1.0,
+                }
+            )
+        scores = [r["_score"] for r in arch_rows]
+        if arch_rows and max(scores) > 0:
+            arch_rows[int(np.argmax(scores))]["best"] = True
+        rows += arch_rows
+    return pd.DataFrame(rows).drop(columns="_score")
+
+
+#: columns of a NIF task (prunesweep.nif.structure, evaluate.field_metrics): metric -> heading
+FIELD_COLUMNS = {
+    "shape_nodes": "active ShapeNet nodes",
+    "rel_l2_test": "test rel. L2 error",
+    "size_fraction": "live parameters / data values",
+}
+
+
+def _field_cells(metrics: xr.Dataset, selection, arch, method) -> dict:
+    """The NIF columns of a row: the dense networks' (selection None) or the selected levels'."""
+    cells = {}
+    for name, heading in FIELD_COLUMNS.items():
+        if name not in metrics:
+            continue
+        if selection is None:
+            values = metrics[name].sel(arch=arch, level=0).isel(method=0).values
+        else:
+            values = _selected(metrics, selection, name, arch, method)
+        cells[heading] = mean_sd(values, ".3g")
+    return cells
+
+
+def cliff_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
+    """Per architecture x method x seed: where the loss first crosses the threshold and why."""
+    rows = []
+    for arch in selection["arch"].values:
+        for method in selection["method"].values:
+            for seed in selection["seed"].values:
+                where = {"arch": arch, "method": method, "seed": seed}
+                level = int(selection["selected_level"].sel(where))
+                rows.append(
+                    {
+                        "architecture": str(arch),
+                        "method": str(method),
+                        "seed": int(seed),
+                        "selected level": "none" if level < 0 else str(level),
+                        "cliff": cliff.describe(selection, metrics, **where)
+                        if "cut_outputs_at_failure" in selection
+                        else "–",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _method_kinds(metrics: xr.Dataset) -> dict[str, dict]:
+    config = json.loads(metrics.attrs.get("config", "{}"))
+    return dict(config.get("methods", {}))
+
+
+def reproduction_tables(
+    metrics: xr.Dataset, selection: xr.Dataset, published: Published, arch: str
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """(heading, text, table) sections comparing `arch`'s sweep with a published run."""
+    split = selection.attrs.get("metric", "val_loss")
+    threshold = float(selection.attrs["threshold"])
+    kinds = _method_kinds(metrics)
+    methods = [str(m) for m in selection["method"].values]
+    scheduled = [m for m in methods if kinds.get(m, {}).get("kind") in ("magnitude", "lottery")]
+    sections = []
+
+    # 1. loss at every level, published next to ours
+    rows = []
+    dense = metrics[split].sel(arch=arch, level=0).isel(method=0).values
+    rows.append(
+        {
+            "target sparsity": "dense",
+            "published": f"{published.dense_val_loss:.3g}",
+            **{m: mean_sd(dense) for m in scheduled},
+        }
+    )
+    flagged = []
+    for target, value in published.val_loss.items():
+        row = {"target sparsity": f"{100 * target:g} %", "published": f"{value:.3g}"}
+        for method in scheduled:
+            level = _level_of(metrics, arch, method, target)
+            if level is None:
+                row[method] = "–"
+                continue
+            ours = metrics[split].sel({"arch": arch, "method": method, "level": level}).values
+            row[method] = mean_sd(ours)
+            finite = ours[np.isfinite(ours)]
+            if finite.size and not _within_spread(value, finite):
+                flagged.append((method, target, value, finite))
+        rows.append(row)
+    sections.append(
+        (
+            f"Validation loss at every level ({split}, MSE of scaled targets)",
+            f"Published: {published.source}. Ours: mean ± sd over seeds (n). The threshold is "
+            f"{threshold:g}; published, the loss stays under it through "
+            f"{100 * published.selected_sparsity:g} % and jumps at the next level.",
+            pd.DataFrame(rows),
+        )
+    )
+
+    # 2. selected sparsity per method
+    rows = [
+        {
+            "method": "published (one network)",
+            "selected sparsity": f"{100 * published.selected_sparsity:g} %",
+            "seeds with a selection": "1 of 1",
+        }
+    ]
+    for method in methods:
+        sparsity = _selected(metrics, selection, "sparsity", arch, method)
+        chosen = int(selection["has_selection"].sel({"arch": arch, "method": method}).sum())
+        rows.append(
+            {
+                "method": method,
+                "selected sparsity": mean_sd(sparsity, ".1f", percent=True),
+                "seeds with a selection": f"{chosen} of {selection.sizes['seed']}",
+            }
+        )
+    sections.append(("Selected sparsity across seeds", "", pd.DataFrame(rows)))
+
+    # 3. surviving inputs at the selected level
+    if published.input_connections and "input_connections" in metrics:
+        rows = []
+        for name, count in published.input_connections.items():
+            row = {"input": name, "published": str(count)}
+            for method in methods:
+                values = []
+                for seed in selection["seed"].values:
+                    where = {"arch": arch, "method": method, "seed": seed}
+                    level = int(selection["selected_level"].sel(where))
+                    if level >= 0 and name in metrics["input"].values:
+                        value = metrics["input_connections"].sel({**where, "level": level})
+                        values.append(float(value.sel(input=name)))
+                row[method] = mean_sd(values, ".3g")
+            rows.append(row)
+        sections.append(
+            (
+                "Live connections out of each input at the selected level",
+                f"Published: the {100 * published.selected_sparsity:g} % network; ours: each "
+                "seed's selected level.",
+                pd.DataFrame(rows),
+            )
+        )
+    if flagged:
+        lines = [
+            f"{method} at {100 * target:g} %: published {value:.3g}, ours "
+            f"{finite.min():.3g}–{finite.max():.3g}"
+            for method, target, value, finite in flagged
+        ]
+        sections.append(
+            (
+                "Where ours differs by more than the seeds' spread",
+                "; ".join(lines),
+                pd.DataFrame(),
+            )
+        )
+    return sections
+
+
+def _level_of(metrics: xr.Dataset, arch, method, target: float) -> int | None:
+    """The level of `method` whose target sparsity is `target` (None if the schedule lacks it)."""
+    targets = metrics["target_sparsity"].sel({"arch": arch, "method": method}).isel(seed=0).values
+    hits = np.flatnonzero(np.isclose(targets, target, atol=1e-9))
+    return int(metrics["level"].values[hits[0]]) if hits.size else None
+
+
+def _within_spread(value: float, ours: np.ndarray) -> bool:
+    """Published value inside the seeds' range widened by half their spread (or by 20 % of
+    the mean with one seed) - a deliberately loose test: it flags real differences only."""
+    lo, hi = float(ours.min()), float(ours.max())
+    pad = 0.5 * (hi - lo) if ours.size > 1 else 0.2 * abs(float(ours.mean()))
+    return lo - pad <= value <= hi + pad
+
+
+# --------------------------------------------------------------------------------- html
+STYLE = """
+body { font-family: system-ui, sans-serif; font-size: 14px; margin: 16px; color: #222; }
+h2 { font-size: 17px; margin: 22px 0 6px; } h3 { font-size: 15px; margin: 18px 0 4px; }
+p { max-width: 60em; line-height: 1.4; }
+table { border-collapse: collapse; margin: 6px 0 14px; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-space: nowrap; }
+th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
+tr.best td { font-weight: bold; }
+"""
+
+
+def table_html(df: pd.DataFrame) -> str:
+    """A DataFrame as an HTML table; a boolean column `best` bolds its rows and is not shown."""
+    if df.empty:
+        return ""
+    best = df["best"].tolist() if "best" in df else [False] * len(df)
+    shown = df.drop(columns="best", errors="ignore")
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
+        cells = "".join(f"<td>{html.escape(_text(v))}</td>" for v in row)
+        body.append(f'<tr class="best">{cells}</tr>' if is_best else f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def table_markdown(df: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub Markdown table (bold rows where a column `best` is True)."""
+    if df.empty:
+        return ""
+    best = df["best"].tolist() if "best" in df else [False] * len(df)
+    shown = df.drop(columns="best", errors="ignore")
+    lines = ["| " + " | ".join(str(c) for c in shown.columns) + " |"]
+    lines.append("|" + "|".join("---" for _ in shown.columns) + "|")
+    for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
+        cells = [_text(v).replace("|", "\\|") for v in row]
+        if is_best:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _text(value) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    return str(value)
+
+
+def html_page(title: str, sections: Sequence[tuple[str, str, pd.DataFrame]]) -> str:
+    """One self-contained page: a title, then per section a heading, a paragraph and a table."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h2>{html.escape(title)}</h2>",
+    ]
+    for heading, text, table in sections:
+        parts.append(f"<h3>{html.escape(heading)}</h3>")
+        if text:
+            parts.append(f"<p>{html.escape(text)}</p>")
+        parts.append(table_html(table))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------------- pages
+def answer_page(metrics: xr.Dataset, selection: xr.Dataset) -> str:
+    """The report's answer: per architecture x method at the selected levels, and each cliff."""
+    threshold, split = selection.attrs["threshold"], selection.attrs["metric"]
+    return html_page(
+        f"The answer: sparsest level with {split} <= {threshold:g}",
+        [
+            (
+                "Selected levels, mean ± sd over seeds (n)",
+                "Per architecture: the dense networks (level 0), then every method at each "
+                "seed's selected level. Bold: the method with the largest mean selected "
+                "sparsity among those that found a level for every seed. Speed-up: weight "
+                "multiply-adds, dense / live (Blalock et al. 2020).",
+                answer_table(metrics, selection),
+            ),
+            (
+                "Where each network's cliff is, and why",
+                "The first level whose loss is over the threshold, and whether an output had "
+                "lost every connection to the inputs there (read from the saved masks).",
+                cliff_table(metrics, selection),
+            ),
+        ],
+    )
+
+
+def reproduction_page(metrics: xr.Dataset, selection: xr.Dataset) -> str:
+    """Each architecture with a `published:` reference beside the published numbers."""
+    from prunesweep.reference import PUBLISHED
+
+    config = json.loads(metrics.attrs.get("config", "{}"))
+    sections = []
+    for arch, settings in config.get("architectures", {}).items():
+        if "published" in settings and arch in selection["arch"].values:
+            ref = PUBLISHED[settings["published"]]
+            sections.append((f"{arch} against {ref.citation}", ref.notes, pd.DataFrame()))
+            sections += reproduction_tables(metrics, selection, ref, arch)
+    if not sections:
+        sections = [("No architecture of this task names a published result", "", pd.DataFrame())]
+    return html_page("Ours against the published result", sections)
