@@ -148,7 +148,7 @@ def test_architecture_training_replaces_single_keys_and_only_its_runs_change():
 
 def test_per_task_thresholds_and_an_mlp_identity_without_nif_keys():
     study = Study(nif_config())
-    assert study.threshold("wave") == 0.5 and study.threshold("moth") == 0.035
+    assert study.threshold("wave") == 2.0 and study.threshold("moth") == 0.035
     arch = study.dense("moth", "a", 1).arch_settings
     assert arch == {"task": "moth", "hidden": [8, 8], "activation": "tanh", "init": "glorot"}
 
