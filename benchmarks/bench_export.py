@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +75,10 @@ def run(quick: bool = False) -> list[dict]:
             model = export_model(net)
             export_s = time.perf_counter() - start
             x_check = rng.uniform(-1, 1, size=(500, WIDTHS[0])).astype(np.float32)
-            err = float(np.max(np.abs(model.predict(x_check) - net.forward(x_check))))
+            err = float(np.max(np.abs(model.predict(x_check, scaled=True) - net.forward(x_check))))
             path = save_exported(model, Path(tmp) / f"{name.split()[0]}.nc")
-            if not np.array_equal(load_exported(path).predict(x_check), model.predict(x_check)):
+            back = load_exported(path).predict(x_check, scaled=True)
+            if not np.array_equal(back, model.predict(x_check, scaled=True)):
                 raise RuntimeError("load(save(model)) predicts differently")
             flops_cut = flops_per_sample(net, live_only=False) / flops_per_sample(
                 net, live_only=True
@@ -85,7 +87,8 @@ def run(quick: bool = False) -> list[dict]:
             for batch in BATCHES:
                 x = rng.uniform(-1, 1, size=(batch, WIDTHS[0])).astype(np.float32)
                 times = interleaved(
-                    {"dense": baseline, "exported": model.predict},
+                    # the network alone, in the scaled space (no scaling recorded here)
+                    {"dense": baseline, "exported": partial(model.predict, scaled=True)},
                     x,
                     rounds=rounds,
                     min_seconds=min_seconds,

@@ -5,25 +5,46 @@ import sys
 from pathlib import Path
 
 from prunesweep import config as psconfig
+from prunesweep import files as psfiles
+from prunesweep import retries, slurm_status
 from prunesweep.paths import (
     BENCHMARKS,
     DATASET,
     DENSE,
+    EXPORT_TIMINGS,
     DENSE_METRICS,
     FIGURE,
+    KERAS_MODEL,
     LEVEL,
     LEVEL_METRICS,
     LOGS,
     METRICS,
     MODEL,
+    NETWORKS,
+    RESULTS,
     SELECTION,
     TABLE,
 )
 from prunesweep.report_items import ITEMS as REPORT_ITEMS
 from prunesweep.runs import Study
+from prunesweep.selection import run_summary
 
+
+def warn(message):
+    """A valid setting that is probably not meant: said once, by the Snakemake the user ran."""
+    if workflow.exec_mode.name == "DEFAULT":
+        print(f"prunesweep: warning: {message}", file=sys.stderr)
+
+
+# --config values are text to Snakemake (`seeds=[1,2]` gives ['1', '2']): validate reads them
+# again as YAML, so they mean what they mean in a config file
 try:
-    psconfig.validate(config, Path(workflow.basedir) / ".." / "config" / "schema.yaml")
+    psconfig.validate(
+        config,
+        Path(workflow.basedir) / ".." / "config" / "schema.yaml",
+        overrides=workflow.config_settings.config,
+        warn=warn,
+    )
 except psconfig.ConfigError as err:
     sys.exit(f"prunesweep: invalid config: {err}")
 
@@ -38,19 +59,62 @@ wildcard_constraints:
     level=r"\d{2}",
 
 
+# Before the first job (not on a dry run): results/ must take new files. (To check a read-only
+# copy of the results: python -m prunesweep.verify, which writes nothing.)
+onstart:
+    try:
+        psfiles.check_writable(RESULTS)
+    except psfiles.OutputError as err:
+        sys.exit(f"prunesweep: {err}")
+
+
 # ----------------------------------------------------------------------------- resources
 def get_resource(rule_name, key):
     per_rule = config["resources"].get(rule_name) or {}
     default = config["resources"]["default"]
     value = per_rule.get(key, default.get(key))
-    if key == "mem_mb":
-        # each retry (the profile's `retries`) asks for attempt x the config's
-        return lambda wildcards, attempt: value * attempt
+    if key in ("mem_mb", "runtime"):
+        # each retry (the profile's `retries`) asks for attempt x the config's, up to max_<key>
+        cap_key = f"max_{key}"
+        cap = per_rule.get(cap_key, default.get(cap_key))
+        where = rule_name if cap_key in per_rule else "default"
+        try:
+            retries.check_cap(
+                f"resources.{where}.{cap_key} for {rule_name}", value, cap
+            )
+        except psconfig.ConfigError as err:
+            sys.exit(f"prunesweep: invalid config: {err}")
+        return lambda wildcards, attempt: retries.scaled(value, attempt, cap)
     return value
+
+
+def job_attempt(wildcards, attempt):
+    """The `attempt` resource: each script hands it to prunesweep.joblog, which lets a retry
+    stop at once when an earlier attempt stopped on a bad input or setting."""
+    return attempt
 
 
 def get_threads(rule_name):
     return get_resource(rule_name, "threads")
+
+
+# ----------------------------------------------------------------------------- Slurm
+# Before the first submission: will the Slurm plugin see jobs end? (prunesweep.slurm_status)
+onstart:
+    plugin = workflow.executor_plugin
+    if plugin is not None and plugin.name == "slurm":
+        from snakemake.logging import logger
+
+        settings = workflow.executor_settings
+        level, message = slurm_status.verdict(
+            slurm_status.probe(),
+            settings.status_command,
+            settings.init_seconds_before_status_checks,
+        )
+        if level == "stop":
+            sys.exit(message)
+        if message:
+            logger.warning(message)
 
 
 # ----------------------------------------------------------------------------- runs
@@ -119,55 +183,75 @@ def get_metrics_input(wildcards):
     }
 
 
+def get_network_files(wildcards):
+    return {
+        "dense": [run.path for run in STUDY.dense_runs(wildcards.task)],
+        "levels": [run.path for run in STUDY.level_runs(wildcards.task)],
+    }
+
+
+def get_report_input(name):
+    """The input files of report item `name`, by the names its function takes."""
+    item = REPORT_ITEMS[name]
+
+    def inputs(wildcards):
+        task = wildcards.task
+        files = {
+            "metrics": METRICS.format(task=task),
+            "selection": SELECTION.format(task=task),
+            "networks": NETWORKS.format(task=task),
+            "dataset": STUDY.dataset_path(task),
+        }
+        out = {key: files[key] for key in item.inputs if key in files}
+        if "levels" in item.inputs:
+            out["levels"] = [run.path for run in STUDY.dense_runs(task)] + [
+                run.path for run in STUDY.level_runs(task)
+            ]
+        if "exports" in item.inputs:
+            out["exports"] = [
+                EXPORT_TIMINGS.format(
+                    task=task, arch=run.arch, seed=run.seed, method=method
+                )
+                for run in STUDY.dense_runs(task)
+                for method in STUDY.methods_of(run.arch)
+            ]
+        if "fields" in item.inputs:
+            out["fields"] = get_fields_files(task)
+        return out
+
+    return inputs
+
+
+def get_fields_files(task):
+    """The field figures' files: the dataset, then the dense NIF of the task's first NIF
+    architecture and first seed, then its exported model per method that prunes it."""
+    arch = STUDY.figure_arch(task)
+    seed = STUDY.seeds[0]
+    return [
+        STUDY.dataset_path(task),
+        STUDY.dense(task, arch, seed).path,
+        *[
+            MODEL.format(task=task, arch=arch, seed=seed, method=method)
+            for method in STUDY.methods_of(arch)
+        ],
+    ]
+
+
 def get_export_input(wildcards):
     """The selection and the whole chain (dense first): which level is chosen is known only then.
-    A NIF's export also times queries on the test points, so it reads the dataset."""
+    The dataset gives the exported model its scaling and units (a NIF's timings its queries).
+    """
     chain = [
         STUDY.level(
             wildcards.task, wildcards.arch, wildcards.seed, wildcards.method, level
         ).path
         for level in [0, *STUDY.levels_of(wildcards.method)]
     ]
-    inputs = {"selection": SELECTION.format(task=wildcards.task), "levels": chain}
-    if STUDY.model_of(wildcards.arch) == "nif":
-        inputs["dataset"] = STUDY.dataset_path(wildcards.task)
-    return inputs
-
-
-def get_fields_figure_input(wildcards):
-    """The dataset, the dense NIF and the exported models of the task's first NIF architecture
-    and first seed, one per method that prunes it."""
-    arch = STUDY.figure_arch(wildcards.task)
-    seed = STUDY.seeds[0]
     return {
-        "dataset": STUDY.dataset_path(wildcards.task),
-        "dense": STUDY.dense(wildcards.task, arch, seed).path,
-        "models": [
-            MODEL.format(task=wildcards.task, arch=arch, seed=seed, method=method)
-            for method in STUDY.methods_of(arch)
-        ],
-    }
-
-
-def get_fields_figure_methods(wildcards):
-    return STUDY.methods_of(STUDY.figure_arch(wildcards.task))
-
-
-def get_plot_input(item):
-    """The input function of a figure's rule: its task's summary, or the field figure's files."""
-    if item.inputs == "fields":
-        return get_fields_figure_input
-    return lambda wildcards: {
-        "metrics": METRICS.format(task=wildcards.task),
         "selection": SELECTION.format(task=wildcards.task),
+        "levels": chain,
+        "dataset": STUDY.dataset_path(wildcards.task),
     }
-
-
-def get_plot_methods(item):
-    """The methods whose exported models a field figure draws (none for summary figures)."""
-    if item.inputs == "fields":
-        return get_fields_figure_methods
-    return []
 
 
 def get_final_output():
@@ -175,16 +259,21 @@ def get_final_output():
     for task in STUDY.tasks:
         if not STUDY.archs_of(task):
             continue
-        outputs += [METRICS.format(task=task), SELECTION.format(task=task)]
+        outputs += [
+            METRICS.format(task=task),
+            SELECTION.format(task=task),
+            NETWORKS.format(task=task),
+        ]
         outputs += [
             get_report_item_path(name).format(task=task)
             for name, item in REPORT_ITEMS.items()
             if item.applies(config, task)
         ]
         outputs += [
-            MODEL.format(task=task, arch=run.arch, seed=run.seed, method=method)
+            pattern.format(task=task, arch=run.arch, seed=run.seed, method=method)
             for run in STUDY.dense_runs(task)
             for method in STUDY.methods_of(run.arch)
+            for pattern in (MODEL, KERAS_MODEL)
         ]
     return outputs
 

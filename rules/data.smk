@@ -11,6 +11,7 @@ rule simulate:
     resources:
         mem_mb=get_resource("simulate", "mem_mb"),
         runtime=get_resource("simulate", "runtime"),
+        attempt=job_attempt,
     params:
         settings=get_task_settings,
     script:

@@ -1,3 +1,6 @@
+# One job per level: each runs as soon as its level exists, while the chain goes on (no group:
+# a group job would wait for all its members' inputs). Benchmarks go under the resources key
+# `evaluate` that both rules use, for prunesweep.efficiency.
 rule evaluate_dense:
     input:
         network=DENSE,
@@ -6,14 +9,15 @@ rule evaluate_dense:
         DENSE_METRICS,
     log:
         f"{LOGS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/dense.log",
-    group:
-        "evaluate"
+    benchmark:
+        f"{BENCHMARKS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/dense.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: get_threads("evaluate")
     resources:
         mem_mb=get_resource("evaluate", "mem_mb"),
         runtime=get_resource("evaluate", "runtime"),
+        attempt=job_attempt,
     params:
         run=get_dense_run,
         settings=get_dense_settings,
@@ -31,14 +35,15 @@ rule evaluate:
         LEVEL_METRICS,
     log:
         f"{LOGS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.log",
-    group:
-        "evaluate"
+    benchmark:
+        f"{BENCHMARKS}/evaluate/{{task}}/{{arch}}/seed{{seed}}/{{method}}/level{{level}}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: get_threads("evaluate")
     resources:
         mem_mb=get_resource("evaluate", "mem_mb"),
         runtime=get_resource("evaluate", "runtime"),
+        attempt=job_attempt,
     params:
         run=get_level_run,
         settings=get_level_settings,

@@ -1,14 +1,15 @@
 # One rule per report item (prunesweep.report_items): plot_<name> draws a figure, table_<name>
 # writes an HTML table the report shows inline; all through scripts/plot.py. The registry holds
-# each item's category, label and inputs (a task's summary, or for field figures its dataset and
-# NIF files); report/<name>.rst holds its caption.
+# each item's category, label and inputs (get_report_input turns them into files);
+# report/<name>.rst holds its caption.
 for name, item in REPORT_ITEMS.items():
+    verb = "plot" if item.kind == "figure" else "table"
 
     rule:
         name:
-            f"{'plot' if item.kind == 'figure' else 'table'}_{name}"
+            f"{verb}_{name}"
         input:
-            unpack(get_plot_input(item)),
+            unpack(get_report_input(name)),
         output:
             report(
                 get_report_item_path(name),
@@ -26,10 +27,10 @@ for name, item in REPORT_ITEMS.items():
         resources:
             mem_mb=get_resource("plot", "mem_mb"),
             runtime=get_resource("plot", "runtime"),
+            attempt=job_attempt,
         params:
             figure=name,
-            inputs=item.inputs,
-            methods=get_plot_methods(item),
+            inputs=list(item.inputs),
             style=config["plots"],
         script:
             "../scripts/plot.py"

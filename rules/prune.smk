@@ -13,6 +13,7 @@ rule prune:
     resources:
         mem_mb=get_resource("prune", "mem_mb"),
         runtime=get_resource("prune", "runtime"),
+        attempt=job_attempt,
         gpu=get_resource("prune", "gpu"),
     params:
         run=get_level_run,

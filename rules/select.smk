@@ -5,12 +5,15 @@ rule aggregate:
         METRICS,
     log:
         f"{LOGS}/aggregate/{{task}}.log",
+    benchmark:
+        f"{BENCHMARKS}/aggregate/{{task}}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: get_threads("aggregate")
     resources:
         mem_mb=get_resource("aggregate", "mem_mb"),
         runtime=get_resource("aggregate", "runtime"),
+        attempt=job_attempt,
     params:
         methods=get_task_methods,
         archs=get_archs,
@@ -18,6 +21,30 @@ rule aggregate:
         methods_of=get_methods_of,
     script:
         "../scripts/aggregate.py"
+
+
+rule collect_networks:
+    input:
+        unpack(get_network_files),
+    output:
+        NETWORKS,
+    log:
+        f"{LOGS}/collect_networks/{{task}}.log",
+    benchmark:
+        f"{BENCHMARKS}/aggregate/networks_{{task}}.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: get_threads("aggregate")
+    resources:
+        mem_mb=get_resource("aggregate", "mem_mb"),
+        runtime=get_resource("aggregate", "runtime"),
+        attempt=job_attempt,
+    params:
+        methods=list(config["methods"]),
+        archs=get_archs,
+        seeds=config["seeds"],
+    script:
+        "../scripts/collect_networks.py"
 
 
 rule select:
@@ -34,6 +61,7 @@ rule select:
     resources:
         mem_mb=get_resource("select", "mem_mb"),
         runtime=get_resource("select", "runtime"),
+        attempt=job_attempt,
     params:
         threshold=get_threshold,
         split=config["selection"]["split"],
@@ -45,14 +73,21 @@ rule export:
     input:
         unpack(get_export_input),
     output:
-        MODEL,
+        model=MODEL,
+        keras=KERAS_MODEL,
+        timings=EXPORT_TIMINGS,
     log:
         f"{LOGS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/export/{{task}}/{{arch}}/seed{{seed}}/{{method}}.tsv"
     conda:
-        "../envs/analysis.yaml"
+        "../envs/tensorflow.yaml"
     threads: get_threads("export")
     resources:
         mem_mb=get_resource("export", "mem_mb"),
         runtime=get_resource("export", "runtime"),
+        attempt=job_attempt,
+    params:
+        run=get_dense_run,
     script:
         "../scripts/export.py"

@@ -13,6 +13,7 @@ rule train_dense:
     resources:
         mem_mb=get_resource("train_dense", "mem_mb"),
         runtime=get_resource("train_dense", "runtime"),
+        attempt=job_attempt,
         gpu=get_resource("train_dense", "gpu"),
     params:
         run=get_dense_run,

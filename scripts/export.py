@@ -2,17 +2,18 @@
 
 from prunesweep import joblog
 
-joblog.capture(snakemake.log[0])  # noqa: F821
+joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
 from prunesweep import stages  # noqa: E402
 
 sm = snakemake  # noqa: F821
 stages.export(
+    sm.params.run,
+    sm.wildcards.method,
     sm.input.selection,
     sm.input.levels,
-    sm.output[0],
-    arch=sm.wildcards.arch,
-    method=sm.wildcards.method,
-    seed=int(sm.wildcards.seed),
-    dataset=sm.input.get("dataset"),
+    sm.input.dataset,
+    sm.output.model,
+    sm.output.keras,
+    sm.output.timings,
 )

@@ -60,5 +60,7 @@ def describe(selection: xr.Dataset, metrics: xr.Dataset, *, arch, method, seed) 
     if cut > 0:
         reach = metrics["output_inputs"].sel({**where, "level": failure}).values
         names = [str(n) for n, r in zip(metrics["output"].values, reach, strict=True) if r == 0]
-        return f"{text}: output {', '.join(names)} is cut off from every input there"
+        if len(names) == 1:
+            return f"{text}: output {names[0]} is cut off from every input there"
+        return f"{text}: outputs {', '.join(names)} are cut off from every input there"
     return f"{text}: every output is still connected (a loss of capacity, not a cut)"

@@ -1,7 +1,11 @@
 """Config checks at start-up: the JSON schema plus the rules a schema cannot say.
 
 Every problem becomes one readable line naming the key, the value and what was expected, so a bad
-config stops the workflow before any job runs.
+config stops the workflow before any job runs. Integers must be written as integers (`1`, not
+`1.0`: a seed or a width of 1.0 would name files `seed1.0`), and values given on Snakemake's
+command line (`--config`, which reads every value as text) are read again as YAML, so
+`--config 'seeds=[1,2]'` means what `seeds: [1, 2]` means in a file. `prunesweep.preflight` adds
+the checks that combine settings (levels per method, architectures, the dataset's memory).
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping
+import sys
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import jsonschema
@@ -18,6 +24,21 @@ import yaml
 
 class ConfigError(ValueError):
     """The config is invalid; the message is one line naming the key."""
+
+
+class ConfigWarning(UserWarning):
+    """The config is valid but asks for something that is probably not meant (one line)."""
+
+
+def _strict_integer(checker, instance) -> bool:
+    """JSON schema counts 1.0 as an integer; a seed or a width of 1.0 would name files `seed1.0`."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+)
 
 
 def _key(path) -> str:
@@ -48,11 +69,22 @@ def _expected(error: jsonschema.ValidationError) -> str:
     text = ", ".join(parts)
     if schema.get("description"):
         text = f"{text} ({schema['description']})" if text else schema["description"]
-    if _looks_like_number(error.instance) and "number" in str(schema.get("type", "")):
+    types = str(schema.get("type", ""))
+    if _looks_like_number(error.instance) and "number" in types:
         text += (
             "; YAML read this value as text: write exponents with a sign and a dot, "
             "e.g. 1.0e+6 or 1.0e-3"
         )
+    elif _looks_like_number(error.instance) and "integer" in types:
+        value = float(error.instance)
+        if error.instance.strip().lstrip("+-").isdigit():
+            text += "; YAML read this value as text: write it without quotes"
+        elif math.isfinite(value) and value.is_integer():
+            text += f"; YAML read this value as text: write it in digits, {int(value)}"
+        else:
+            text += "; YAML read this value as text: write an integer in digits"
+    elif isinstance(error.instance, float) and "integer" in types:
+        text += f"; write it without a decimal point, e.g. {error.instance:.0f}"
     return text
 
 
@@ -83,7 +115,7 @@ def _fill_defaults(instance, schema) -> None:
 
 def check_schema(config: dict, schema: Mapping, *, prefix: tuple = ()) -> None:
     """Validate against a JSON schema; `prefix` is where `config` sits in the whole config."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.path), list(e.path)))
     if not errors:
         return
@@ -157,9 +189,23 @@ def check_semantics(config: dict, schema: Mapping) -> None:
         if "schedule" in settings:
             _check_schedule(f"methods.{name}.schedule", settings["schedule"])
         try:
-            parse_method(name, settings, default_schedule=schedule)
+            method = parse_method(name, settings, default_schedule=schedule)
         except ValueError as err:
             raise ConfigError(f"config key 'methods.{name}': {err}") from err
+        _check_rewind_epoch(config, name, method.rewind)
+
+
+def _check_rewind_epoch(config: dict, method: str, rewind: str | None) -> None:
+    """Rewinding to a dense epoch needs dense training to get there (early stopping may still
+    end it sooner: the prune job then names `training.rewind_epoch` too)."""
+    epoch = config["training"]["rewind_epoch"]
+    max_epochs = config["training"]["dense"]["max_epochs"]
+    if rewind == "epoch" and epoch > max_epochs:
+        raise ConfigError(
+            f"config key 'training.rewind_epoch' has value {epoch}, expected at most "
+            f"training.dense.max_epochs ({max_epochs}): method {method!r} rewinds to the weights "
+            "of that dense epoch"
+        )
 
 
 def _check_published(name: str, arch: dict) -> None:
@@ -330,16 +376,132 @@ def load_schema(schema_path: str | Path) -> dict:
     return schema
 
 
-def validate(config: dict, schema_path: str | Path) -> dict:
-    """Check `config` in place (filling schema defaults) and return it."""
+def reread_command_line(config: dict, overrides: Mapping | None) -> None:
+    """Read the values Snakemake's `--config` gave as text again, as YAML reads a config file.
+
+    Snakemake parses `--config key=value` with YAML's BaseLoader, which keeps every value inside
+    a list or mapping as text (`seeds=[1,2]` gives ['1', '2']). `overrides` is that parse
+    (`workflow.config_settings.config`); each of its text leaves is replaced in `config` by what
+    `yaml.safe_load` makes of it, so a value means the same on the command line as in a file.
+    """
+
+    def visit(target, given, path) -> None:
+        if isinstance(given, Mapping) and isinstance(target, dict):
+            for key, value in given.items():
+                if key in target:
+                    if isinstance(value, str):
+                        target[key] = _reread(value, (*path, key))
+                    else:
+                        visit(target[key], value, (*path, key))
+        elif isinstance(given, list) and isinstance(target, list) and len(given) == len(target):
+            for i, value in enumerate(given):
+                if isinstance(value, str):
+                    target[i] = _reread(value, (*path, i))
+                else:
+                    visit(target[i], value, (*path, i))
+
+    visit(config, dict(overrides or {}), ())
+
+
+def _reread(text: str, path) -> object:
+    try:
+        return yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"config key {_key(path)!r} has value {json.dumps(text)} on the command line, which "
+            f"YAML cannot read ({' '.join(str(err).split())})"
+        ) from err
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, ConfigWarning, stacklevel=3)
+
+
+def validate(
+    config: dict,
+    schema_path: str | Path,
+    *,
+    overrides: Mapping | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> dict:
+    """Check `config` in place (filling schema defaults) and return it.
+
+    `overrides` are Snakemake's `--config` values (read again as YAML first); `warn` receives one
+    line per setting that is valid but probably not meant (default: a `ConfigWarning`).
+    """
+    from prunesweep import preflight
+
+    reread_command_line(config, overrides)
     schema = load_schema(schema_path)
     _fill_defaults(config, schema)
     check_schema(config, schema)
     check_tasks(config)
     check_architectures(config, schema)
     check_semantics(config, schema)
+    try:
+        said = preflight.check(config)
+    except preflight.PlanError as err:
+        raise ConfigError(str(err)) from err
+    for message in said:
+        (warn or _warn)(message)
     return config
 
 
-def load(path: str | Path, schema_path: str | Path) -> dict:
-    return validate(yaml.safe_load(Path(path).read_text()), schema_path)
+def read_yaml(path: str | Path) -> dict:
+    """A config file's contents; ConfigError (one line) for a file that is not UTF-8 or YAML."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        data = path.read_bytes()
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); "
+            "save it as UTF-8"
+        ) from err
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read ({err.strerror})") from err
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"config file {path} is not valid YAML ({' '.join(str(err).split())})"
+        ) from err
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} holds no mapping of keys at its top level")
+    return loaded
+
+
+def load(path: str | Path, schema_path: str | Path, **kwargs) -> dict:
+    return validate(read_yaml(path), schema_path, **kwargs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m prunesweep.config my.yaml`: check a config file as the workflow would.
+
+    Snakemake reads `--configfile` itself before prunesweep runs, so a file it cannot decode
+    (not UTF-8) stops it with its own traceback; this check says what is wrong in one line.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m prunesweep.config", description=main.__doc__)
+    parser.add_argument("configfile", help="the config file to check")
+    parser.add_argument(
+        "--schema", default="config/schema.yaml", help="the schema (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        load(
+            args.configfile,
+            args.schema,
+            warn=lambda m: print(f"prunesweep: warning: {m}", file=sys.stderr),
+        )
+    except ConfigError as err:
+        print(f"prunesweep: invalid config: {err}", file=sys.stderr)
+        return 1
+    print(f"prunesweep: config {args.configfile} is valid")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

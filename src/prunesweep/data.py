@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from prunesweep.files import SchemaError, check_expected, open_netcdf
+from prunesweep.files import SchemaError, check_digest, check_expected, open_netcdf
+from prunesweep.scaling import STATISTICS, Features, Scaling
 from prunesweep.splits import SPLITS
 
 DATASET_VARIABLES = ("inputs", "targets", "split")
@@ -31,11 +32,12 @@ class Splits:
     y_test: np.ndarray
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
-    #: physical targets are y * target_scale + target_offset (per output), None where unknown
-    target_scale: np.ndarray | None = None
-    target_offset: np.ndarray | None = None
+    #: the targets' scaling (physical = target_scaling.unscale(y)), None where unknown
+    target_scaling: Scaling | None = None
     #: the samples are the points of a field (the dataset keeps it whole as variable `field`)
     field: bool = False
+    #: the dataset file's verified digest, which the files made from it record
+    digest: str = ""
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
@@ -46,70 +48,47 @@ class Splits:
         return sum(len(getattr(self, f"x_{s}")) for s in SPLITS)
 
     def physical(self, y: np.ndarray) -> np.ndarray:
-        """Scaled targets (or predictions) back in physical units."""
-        if self.target_scale is None or self.target_offset is None:
+        """Scaled targets (or predictions) back in physical units (float64)."""
+        if self.target_scaling is None:
             raise ValueError("these splits do not know their target scaling")
-        return np.asarray(y, dtype=np.float64) * self.target_scale + self.target_offset
+        return self.target_scaling.unscale(y)
 
 
-SCALING_VARIABLES = {
-    "minmax": ("min", "max"),
-    "symmetric": ("min", "max"),
-    "standard": ("mean", "std"),
-}
-
-
-def _unscaling(ds: xr.Dataset, prefix: str) -> tuple[np.ndarray, np.ndarray]:
-    """(scale, offset) with physical = scaled * scale + offset, the inverse of `_scale`."""
+def read_scaling(ds: xr.Dataset, prefix: str, path) -> Scaling:
+    """The `prefix` ("input" or "target") scaling a dataset file records; errors name the file."""
     kind = str(ds.attrs.get(f"{prefix}_scaling", "minmax"))
-    a, b = (ds[f"{prefix}_{s}"].values.astype(np.float64) for s in SCALING_VARIABLES[kind])
-    if kind == "standard":
-        return np.where(b > 0, b, 1.0), a
-    span = np.where(b > a, b - a, 1.0)
-    if kind == "symmetric":
-        return span / 2.0, a + span / 2.0
-    return span, a + span / 2.0
-
-
-def _scale(ds: xr.Dataset, prefix: str, values: np.ndarray, path) -> np.ndarray:
-    """Scaled float32 values, by the file's scaling (see prunesweep.dataset.SCALING_NOTES)."""
-    kind = str(ds.attrs.get(f"{prefix}_scaling", "minmax"))
-    if kind not in SCALING_VARIABLES:
+    if kind not in STATISTICS:
         raise SchemaError(
             f"dataset file {path}: attribute {prefix}_scaling={kind!r}, expected one of "
-            f"{sorted(SCALING_VARIABLES)}"
+            f"{sorted(STATISTICS)}"
         )
-    names = [f"{prefix}_{s}" for s in SCALING_VARIABLES[kind]]
+    names = [f"{prefix}_{s}" for s in STATISTICS[kind]]
     missing = [n for n in names if n not in ds]
     if missing:
         raise SchemaError(f"dataset file {path}: scaling {kind!r} needs variable(s) {missing}")
-    a, b = ds[names[0]].values, ds[names[1]].values
-    if kind == "standard":
-        return ((values - a) / np.where(b > 0, b, 1.0)).astype(np.float32)
-    span = np.where(b > a, b - a, 1.0)
-    if kind == "symmetric":
-        return (2.0 * (values - a) / span - 1.0).astype(np.float32)
-    return ((values - a) / span - 0.5).astype(np.float32)
+    try:
+        return Scaling(kind, ds[names[0]].values, ds[names[1]].values)
+    except ValueError as err:
+        raise SchemaError(f"dataset file {path}: {prefix} {err}") from err
 
 
 def scale(ds: xr.Dataset, prefix: str, values: np.ndarray) -> np.ndarray:
     """`values` in physical units scaled as the dataset file scales its inputs or targets."""
-    return _scale(ds, prefix, np.asarray(values), "the dataset")
+    return read_scaling(ds, prefix, "the dataset").scale(np.asarray(values))
 
 
 def unscale(ds: xr.Dataset, prefix: str, values: np.ndarray) -> np.ndarray:
     """Scaled `values` (inputs or targets, by `prefix`) back in physical units (float64)."""
-    factor, offset = _unscaling(ds, prefix)
-    return np.asarray(values, dtype=np.float64) * factor + offset
+    return read_scaling(ds, prefix, "the dataset").unscale(values)
 
 
 def load_splits(path, *, expect: Mapping | None = None) -> Splits:
     """Read a dataset file and return the scaled splits; errors name the file.
 
-    `expect` maps attributes to the values this job requires (the task's `config_hash`).
+    `expect` maps attributes to the values this job requires (the task's `config_hash`). The
+    file's digest is checked after its contents, so the message says what is wrong where it can.
     """
-    ds = open_netcdf(path, kind="dataset", required=DATASET_VARIABLES)
-    check_expected(ds, path, kind="dataset", expect=expect)
+    ds = open_netcdf(path, kind="dataset", required=DATASET_VARIABLES, verify=False)
     for name, dims in (("inputs", ("sample", "input")), ("targets", ("sample", "output"))):
         if ds[name].dims != dims:
             raise SchemaError(
@@ -134,18 +113,47 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
     empty = [s for s in SPLITS if s not in found]
     if empty:
         raise SchemaError(f"dataset file {path}: split(s) {empty} have no samples")
-    x = _scale(ds, "input", ds["inputs"].values, path)
-    y = _scale(ds, "target", ds["targets"].values, path)
+    digest = check_digest(ds, path, kind="dataset")
+    check_expected(ds, path, kind="dataset", expect=expect)
+    x = read_scaling(ds, "input", path).scale(ds["inputs"].values)
+    target_scaling = read_scaling(ds, "target", path)
+    y = target_scaling.scale(ds["targets"].values)
     parts = {}
     for code, name in enumerate(SPLITS):
         sel = codes == code
         parts[f"x_{name}"], parts[f"y_{name}"] = x[sel], y[sel]
-    scale, offset = _unscaling(ds, "target")
     return Splits(
         **parts,
         input_names=tuple(str(v) for v in ds["input"].values),
         output_names=tuple(str(v) for v in ds["output"].values),
-        target_scale=scale,
-        target_offset=offset,
+        target_scaling=target_scaling,
         field="field" in ds.data_vars,
+        digest=digest,
     )
+
+
+def load_features(path, *, expect: Mapping | None = None) -> tuple[Features, Features]:
+    """(inputs, outputs) of a dataset file, read without its samples; errors name the file."""
+    wanted = [f"{p}_{s}" for p in ("input", "target") for pair in STATISTICS.values() for s in pair]
+    ds = open_netcdf(path, kind="dataset", variables=wanted)
+    check_expected(ds, path, kind="dataset", expect=expect)
+    found = []
+    for dim, prefix in (("input", "input"), ("output", "target")):
+        missing = [c for c in (dim, f"{dim}_units", f"{dim}_long_name") if c not in ds.coords]
+        if missing:
+            raise SchemaError(f"dataset file {path} lacks coordinate(s) {missing}")
+        scaling = read_scaling(ds, prefix, path)
+        if scaling.size != ds.sizes[dim]:
+            raise SchemaError(
+                f"dataset file {path}: {prefix} scaling has {scaling.size} values for "
+                f"{ds.sizes[dim]} {dim}s"
+            )
+        found.append(
+            Features(
+                names=tuple(str(v) for v in ds[dim].values),
+                units=tuple(str(v) for v in ds[f"{dim}_units"].values),
+                long_names=tuple(str(v) for v in ds[f"{dim}_long_name"].values),
+                scaling=scaling,
+            )
+        )
+    return found[0], found[1]

@@ -10,13 +10,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from prunesweep.scaling import NOTES as SCALING_NOTES
 from prunesweep.tasks.base import TaskData
-
-SCALING_NOTES = {
-    "minmax": "z = (v - min)/(max - min) - 0.5, min and max over the train split",
-    "symmetric": "z = 2 (v - min)/(max - min) - 1, min and max over the train split",
-    "standard": "z = (v - mean)/std, mean and std over the train split",
-}
 
 
 def _statistics(prefix: str, dim: str, values: np.ndarray, train: np.ndarray, kind: str) -> dict:

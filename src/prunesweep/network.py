@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.special import expit
 
 ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
-    "swish": lambda z: z * expit(z),
+    # z * sigmoid(z), with sigmoid(z) = (1 + tanh(z / 2)) / 2: no overflow, no SciPy
+    "swish": lambda z: z * 0.5 * (1.0 + np.tanh(0.5 * z)),
     "linear": lambda z: z,
 }
 

@@ -2,7 +2,9 @@
 
 Per layer i: kernel_i(dim_{i-1}, dim_i), bias_i(dim_i), kernel_mask_i, bias_mask_i (int8), with
 dims input, hidden1, ..., output; optional kernel_i_<suffix> copies (init, rewind) for rewinding;
-the training history per epoch. Reading checks masks against kernels (a pruned weight must be 0).
+the training history per epoch. Reading checks what it reads: the file's digest, masks against
+kernels (a pruned weight must be 0), the masks' pruned count against the recorded
+`achieved_sparsity`, finite weights, and the attributes the job expects (its run and config_hash).
 A model kind other than the MLP adds three attributes: `model`, `model_spec` (JSON) and
 `activations` (JSON, one per layer); an MLP's file has none of them.
 """
@@ -16,7 +18,14 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from prunesweep.files import SchemaError, check_expected, open_netcdf, write_netcdf
+from prunesweep.files import (
+    SchemaError,
+    check_digest,
+    check_expected,
+    open_netcdf,
+    remake_hint,
+    write_netcdf,
+)
 from prunesweep.network import Layer, Network, OptimizerState
 from prunesweep.variables import variable_attrs
 
@@ -89,8 +98,10 @@ def _layers_from(ds: xr.Dataset, n_layers: int, suffix: str = "") -> list[Layer]
     return layers
 
 
-def dataset_to_network(ds: xr.Dataset, *, where: str = "network file") -> Network:
-    """Inverse of `network_to_dataset`, checking masks against kernels and pruned zeros."""
+def dataset_to_network(ds: xr.Dataset, *, where: str = "network file", path=None) -> Network:
+    """Inverse of `network_to_dataset`, checking masks against kernels, pruned zeros, finite
+    weights and the recorded sparsity. `path`, when given, adds how to remake the file."""
+    hint = f"; {remake_hint(path)}" if path is not None else ""
     if "n_layers" not in ds.attrs:
         raise SchemaError(f"{where}: attribute 'n_layers' missing; not a prunesweep network file")
     n_layers = int(ds.attrs["n_layers"])
@@ -107,11 +118,14 @@ def dataset_to_network(ds: xr.Dataset, *, where: str = "network file") -> Networ
     except ValueError as err:
         raise SchemaError(f"{where}: {err}") from err
     for i, layer in enumerate(layers, start=1):
-        mask_values = np.unique(ds[f"kernel_mask_{i}"].values)
-        if not set(mask_values.tolist()) <= {0, 1}:
-            raise SchemaError(f"{where}: kernel_mask_{i} holds values {mask_values}, expected 0/1")
+        for name in (f"kernel_mask_{i}", f"bias_mask_{i}"):
+            mask_values = np.unique(ds[name].values)
+            if not set(mask_values.tolist()) <= {0, 1}:
+                raise SchemaError(f"{where}: {name} holds values {mask_values}, expected 0/1{hint}")
         if np.any(layer.kernel[~layer.kernel_mask] != 0):
-            raise SchemaError(f"{where}: layer {i} has non-zero weights where its mask is 0")
+            raise SchemaError(f"{where}: layer {i} has non-zero weights where its mask is 0{hint}")
+        _check_finite(layer, f"{where}: layer {i}", hint)
+    _check_sparsity(ds, layers, where, hint)
     attrs = dict(ds.attrs)
     model = str(attrs.pop("model", "mlp"))
     try:
@@ -143,6 +157,30 @@ def _names(ds: xr.Dataset, dim: str) -> tuple[str, ...]:
     return tuple(str(v) for v in ds[dim].values)
 
 
+def _check_finite(layer: Layer, where: str, hint: str) -> None:
+    """Every weight and bias is finite: training keeps finite weights even when a level diverges."""
+    bad = int((~np.isfinite(layer.kernel)).sum() + (~np.isfinite(layer.bias)).sum())
+    if bad:
+        raise SchemaError(
+            f"{where} holds {bad} non-finite weight(s) or bias(es) (NaN or inf){hint}"
+        )
+
+
+def _check_sparsity(ds: xr.Dataset, layers: list[Layer], where: str, hint: str) -> None:
+    """The masks prune exactly what the file says it achieved (`achieved_sparsity`)."""
+    recorded = ds.attrs.get("achieved_sparsity")
+    if recorded is None:
+        return
+    total = sum(layer.kernel_mask.size for layer in layers)
+    pruned = total - sum(int(np.count_nonzero(layer.kernel_mask)) for layer in layers)
+    if not np.isfinite(float(recorded)) or abs(float(recorded) * total - pruned) >= 0.5:
+        raise SchemaError(
+            f"{where}: its masks prune {pruned} of {total} kernel weights (sparsity "
+            f"{pruned / total:.4f}), but the file records achieved_sparsity={float(recorded):.4f}"
+            f"{hint}"
+        )
+
+
 def write_network(
     net: Network, path, *, extra=None, optimizer: OptimizerState | None = None, step: str = ""
 ) -> Path:
@@ -158,9 +196,14 @@ def write_network(
 
 
 def read_network(path, *, expect: Mapping | None = None) -> Network:
-    """Read a level file; `expect` maps attribute names to the values this job requires."""
-    ds = open_netcdf(path, kind="network")
-    net = dataset_to_network(ds, where=f"network file {path}")
+    """Read a network file, checked (see the module docstring); `expect` maps attribute names to
+    the values this job requires, checked in its order (the run first, then `config_hash`).
+
+    The returned network's `attrs["digest"]` is the file's verified digest.
+    """
+    ds = open_netcdf(path, kind="network", verify=False)
+    net = dataset_to_network(ds, where=f"network file {path}", path=path)
+    check_digest(ds, path, kind="network")
     check_expected(ds, path, kind="network", expect=expect)
     return net
 
@@ -181,9 +224,12 @@ def read_extra_layers(
         what = "weights to rewind to" if suffix in ("init", "rewind") else "arrays"
         raise SchemaError(f"{kind} file {path} has no '{suffix}' {what}")
     try:
-        return _layers_from(ds, n_layers, f"_{suffix}")
+        layers = _layers_from(ds, n_layers, f"_{suffix}")
     except ValueError as err:
         raise SchemaError(f"{kind} file {path}: {err}") from err
+    for i, layer in enumerate(layers, start=1):
+        _check_finite(layer, f"{kind} file {path}: '{suffix}' layer {i}", "")
+    return layers
 
 
 def read_rewind_layers(path, suffix: str, *, expect: Mapping | None = None) -> list[Layer]:

@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from prunesweep.network import Network
 
@@ -35,7 +34,7 @@ def shape_activation(name: str, z: np.ndarray) -> np.ndarray:
     if name == "tanh":
         return np.tanh(z)
     if name == "swish":
-        return z * expit(z)
+        return z * 0.5 * (1.0 + np.tanh(0.5 * z))  # z * sigmoid(z), without SciPy
     if name == "sine":
         return np.sin(z)
     raise ValueError(f"unknown ShapeNet activation {name!r}; expected one of {SHAPE_ACTIVATIONS}")

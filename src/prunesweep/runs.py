@@ -112,6 +112,11 @@ class DenseRun:
             "level": self.level,
         }
 
+    @property
+    def expected(self) -> dict:
+        """What a reader requires of this run's file: its run, then its settings' hash."""
+        return {**self.attrs, "config_hash": self.config_hash}
+
 
 @dataclass(frozen=True)
 class LevelRun:
@@ -180,6 +185,10 @@ class LevelRun:
     @property
     def attrs(self) -> dict:
         return {**self.dense.attrs, "method": self.method, "level": self.level}
+
+    @property
+    def expected(self) -> dict:
+        return {**self.attrs, "config_hash": self.config_hash}
 
     def _path(self, pattern: str, level: int) -> str:
         return pattern.format(

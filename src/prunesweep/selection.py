@@ -7,6 +7,9 @@ lower level. When no level qualifies the selected level is -1 and `has_selection
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import numpy as np
 import xarray as xr
 
@@ -64,3 +67,26 @@ def select_levels(metrics: xr.Dataset, *, threshold: float, split: str = "val") 
         "-1 where no level qualifies",
     )
     return out
+
+
+def run_summary(selection_files: Mapping[str, str], *, results: str = "results") -> str:
+    """The one line a finished run ends with: where results are, how many networks have a
+    selected level (per task), and how to make the report. Missing files (a run that built only
+    part of the workflow) are skipped."""
+    counts = []
+    for task, path in selection_files.items():
+        if not os.path.exists(path):
+            continue
+        with xr.open_dataset(path) as ds:
+            has = ds["has_selection"].values
+            counts.append(f"{task}: {int(has.sum())} of {has.size}")
+    found = (
+        "networks with a level under the threshold: " + "; ".join(counts)
+        if counts
+        else "no selection made yet"
+    )
+    return (
+        f"prunesweep: done. Results in {results}/ (tables in {results}/summary/<task>/, models "
+        f"in {results}/models/); {found}. Report: snakemake --report report.html, then open "
+        "report.html."
+    )

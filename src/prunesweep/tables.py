@@ -7,30 +7,32 @@ page that the report shows inline. No clock times: the same results give the sam
 
 from __future__ import annotations
 
-import html
 import json
-import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from prunesweep import cliff
+from prunesweep.htmlpage import STYLE, html_page, mean_sd, table_html, table_markdown
 from prunesweep.reference import Published
+from prunesweep.report_pages import exported_page, study_page, training_page
 
-
-def mean_sd(values, fmt: str = ".3g", *, percent: bool = False) -> str:
-    """'mean ± sd (n)' over the finite values; '–' where there are none."""
-    values = np.asarray([v for v in np.ravel(values) if np.isfinite(v)], dtype=float)
-    if not values.size:
-        return "–"
-    scale = 100.0 if percent else 1.0
-    unit = " %" if percent else ""
-    mean = f"{scale * values.mean():{fmt}}"
-    if values.size == 1:
-        return f"{mean}{unit} (1)"
-    return f"{mean} ± {scale * values.std(ddof=1):{fmt}}{unit} ({values.size})"
+__all__ = [
+    "STYLE",
+    "answer_page",
+    "answer_table",
+    "cliff_table",
+    "exported_page",
+    "html_page",
+    "mean_sd",
+    "reproduction_page",
+    "seed_table",
+    "study_page",
+    "table_html",
+    "table_markdown",
+    "training_page",
+]
 
 
 def _cell(ds: xr.Dataset, name: str, **where):
@@ -125,14 +127,61 @@ def _field_cells(metrics: xr.Dataset, selection, arch, method) -> dict:
     return cells
 
 
-def cliff_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
-    """Per architecture x method x seed: where the loss first crosses the threshold and why."""
+def seed_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
+    """Per architecture x method x seed: the selected level and its numbers ('–' where none)."""
+    split = selection.attrs.get("metric", "val_loss")
+    speedup = "speedup_macs" if "speedup_macs" in metrics else "speedup"
+    columns = {
+        "selected sparsity": ("sparsity", lambda v: f"{100 * v:.1f} %"),
+        split: (split, lambda v: f"{v:.3g}"),
+        "test_loss": ("test_loss", lambda v: f"{v:.3g}"),
+        "compression ratio": ("compression_ratio", lambda v: f"{v:.3g}"),
+        "speed-up": (speedup, lambda v: f"{v:.3g}"),
+    }
     rows = []
     for arch in selection["arch"].values:
         for method in selection["method"].values:
             for seed in selection["seed"].values:
                 where = {"arch": arch, "method": method, "seed": seed}
                 level = int(selection["selected_level"].sel(where))
+                row = {"architecture": str(arch), "method": str(method), "seed": int(seed),
+                       "selected level": "none" if level < 0 else str(level)}  # fmt: skip
+                for heading, (name, fmt) in columns.items():
+                    value = (
+                        float(metrics[name].sel({**where, "level": level})) if level >= 0 else None
+                    )
+                    row[heading] = fmt(value) if value is not None and np.isfinite(value) else "–"
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cliff_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
+    """Per architecture x method x seed: where the loss first crosses the threshold and why.
+
+    Besides the cliff's sentence (prunesweep.cliff.describe): each layer's weight sparsity at
+    that level (a layer far sparser than the others is the bottleneck) and the first level
+    where an output lost every path from the inputs, which may come before or after the cliff.
+    """
+    rows = []
+    names = [str(n) for n in metrics["output"].values] if "output" in metrics.coords else []
+    for arch in selection["arch"].values:
+        for method in selection["method"].values:
+            for seed in selection["seed"].values:
+                where = {"arch": arch, "method": method, "seed": seed}
+                level = int(selection["selected_level"].sel(where))
+                failure = int(selection["first_failure_level"].sel(where))
+                layers = "–"
+                if failure >= 0 and "layer_sparsity" in metrics:
+                    values = metrics["layer_sparsity"].sel({**where, "level": failure}).values
+                    layers = " / ".join(f"{100 * v:.0f}" for v in values if np.isfinite(v)) + " %"
+                first_cut = "–"
+                if "first_cut_level" in selection:
+                    cut_level = int(selection["first_cut_level"].sel(where))
+                    cut_output = int(selection["first_cut_output"].sel(where))
+                    first_cut = "never"
+                    if cut_level >= 0:
+                        name = names[cut_output] if 0 <= cut_output < len(names) else cut_output
+                        first_cut = f"level {cut_level} ({name})"
                 rows.append(
                     {
                         "architecture": str(arch),
@@ -142,6 +191,8 @@ def cliff_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
                         "cliff": cliff.describe(selection, metrics, **where)
                         if "cut_outputs_at_failure" in selection
                         else "–",
+                        "layer sparsity at the cliff (input to output)": layers,
+                        "first output cut off": first_cut,
                     }
                 )
     return pd.DataFrame(rows)
@@ -271,71 +322,6 @@ def _within_spread(value: float, ours: np.ndarray) -> bool:
     return lo - pad <= value <= hi + pad
 
 
-# --------------------------------------------------------------------------------- html
-STYLE = """
-body { font-family: system-ui, sans-serif; font-size: 14px; margin: 16px; color: #222; }
-h2 { font-size: 17px; margin: 22px 0 6px; } h3 { font-size: 15px; margin: 18px 0 4px; }
-p { max-width: 60em; line-height: 1.4; }
-table { border-collapse: collapse; margin: 6px 0 14px; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-space: nowrap; }
-th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
-tr.best td { font-weight: bold; }
-"""
-
-
-def table_html(df: pd.DataFrame) -> str:
-    """A DataFrame as an HTML table; a boolean column `best` bolds its rows and is not shown."""
-    if df.empty:
-        return ""
-    best = df["best"].tolist() if "best" in df else [False] * len(df)
-    shown = df.drop(columns="best", errors="ignore")
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    body = []
-    for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
-        cells = "".join(f"<td>{html.escape(_text(v))}</td>" for v in row)
-        body.append(f'<tr class="best">{cells}</tr>' if is_best else f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def table_markdown(df: pd.DataFrame) -> str:
-    """A DataFrame as a GitHub Markdown table (bold rows where a column `best` is True)."""
-    if df.empty:
-        return ""
-    best = df["best"].tolist() if "best" in df else [False] * len(df)
-    shown = df.drop(columns="best", errors="ignore")
-    lines = ["| " + " | ".join(str(c) for c in shown.columns) + " |"]
-    lines.append("|" + "|".join("---" for _ in shown.columns) + "|")
-    for is_best, (_, row) in zip(best, shown.iterrows(), strict=True):
-        cells = [_text(v).replace("|", "\\|") for v in row]
-        if is_best:
-            cells = [f"**{c}**" for c in cells]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _text(value) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return "–"
-    return str(value)
-
-
-def html_page(title: str, sections: Sequence[tuple[str, str, pd.DataFrame]]) -> str:
-    """One self-contained page: a title, then per section a heading, a paragraph and a table."""
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h2>{html.escape(title)}</h2>",
-    ]
-    for heading, text, table in sections:
-        parts.append(f"<h3>{html.escape(heading)}</h3>")
-        if text:
-            parts.append(f"<p>{html.escape(text)}</p>")
-        parts.append(table_html(table))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
 # --------------------------------------------------------------------------------- pages
 def answer_page(metrics: xr.Dataset, selection: xr.Dataset) -> str:
     """The report's answer: per architecture x method at the selected levels, and each cliff."""
@@ -350,6 +336,12 @@ def answer_page(metrics: xr.Dataset, selection: xr.Dataset) -> str:
                 "sparsity among those that found a level for every seed. Speed-up: weight "
                 "multiply-adds, dense / live (Blalock et al. 2020).",
                 answer_table(metrics, selection),
+            ),
+            (
+                "Every seed at its selected level",
+                "One row per network; 'none': no level of that network is under the threshold "
+                "(its exported model holds no weights).",
+                seed_table(metrics, selection),
             ),
             (
                 "Where each network's cliff is, and why",

@@ -44,6 +44,11 @@ def device_name() -> str:
     return f"GPU ({gpus[0].name})" if gpus else "CPU"
 
 
+def software() -> str:
+    """The versions that shape a training result, for the network file and the report."""
+    return f"tensorflow {tf.__version__}, keras {keras.__version__}, numpy {np.__version__}"
+
+
 @dataclass
 class FitResult:
     history: dict[str, list[float]]

@@ -20,14 +20,40 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "initial_state": ("1", "state at t = 0 (units per state variable, see state_units)"),
     "final_state": ("1", "state at the end of the horizon (units per state variable)"),
     "controls": ("1", "controls held constant over the horizon (units per control)"),
-    "input_min": ("1", "minimum of each input over the train split (scaling)"),
-    "input_max": ("1", "maximum of each input over the train split (scaling)"),
-    "target_min": ("1", "minimum of each target over the train split (scaling)"),
-    "target_max": ("1", "maximum of each target over the train split (scaling)"),
-    "input_mean": ("1", "mean of each input over the train split (scaling)"),
-    "input_std": ("1", "standard deviation of each input over the train split (scaling)"),
-    "target_mean": ("1", "mean of each target over the train split (scaling)"),
-    "target_std": ("1", "standard deviation of each target over the train split (scaling)"),
+    "input_min": ("1", "minimum of each input over the train split (scaling; units: input_units)"),
+    "input_max": ("1", "maximum of each input over the train split (scaling; units: input_units)"),
+    "target_min": (
+        "1",
+        "minimum of each target over the train split (scaling; units: output_units)",
+    ),
+    "target_max": (
+        "1",
+        "maximum of each target over the train split (scaling; units: output_units)",
+    ),
+    "input_mean": ("1", "mean of each input over the train split (scaling; units: input_units)"),
+    "input_std": (
+        "1",
+        "standard deviation of each input over the train split (scaling; units: input_units)",
+    ),
+    "target_mean": ("1", "mean of each target over the train split (scaling; units: output_units)"),
+    "target_std": (
+        "1",
+        "standard deviation of each target over the train split (scaling; units: output_units)",
+    ),
+    # exported models: the targets' scaling, named for the model's outputs
+    "output_min": (
+        "1",
+        "minimum of each output over the train split (scaling; units: output_units)",
+    ),
+    "output_max": (
+        "1",
+        "maximum of each output over the train split (scaling; units: output_units)",
+    ),
+    "output_mean": ("1", "mean of each output over the train split (scaling; units: output_units)"),
+    "output_std": (
+        "1",
+        "standard deviation of each output over the train split (scaling; units: output_units)",
+    ),
     # network state
     "kernel": ("1", "weight matrix of the layer (pruned entries are exactly 0)"),
     "bias": ("1", "bias vector of the layer"),
@@ -59,8 +85,9 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "remaining_params": ("1", "live parameters (weights and biases)"),
     "total_params": ("1", "parameters of the dense network (weights and biases)"),
     "compression_ratio": ("1", "compression ratio (dense parameters / live parameters)"),
-    "flops_dense": ("FLOP", "floating-point operations per sample of the dense network"),
-    "flops": ("FLOP", "floating-point operations per sample of the pruned network"),
+    # FLOPs are counts: "1", since UDUNITS (and so CF) knows no FLOP unit
+    "flops_dense": ("1", "floating-point operations per sample of the dense network"),
+    "flops": ("1", "floating-point operations per sample of the pruned network"),
     "speedup": (
         "1",
         "theoretical speed-up counting FLOPs with biases (dense FLOPs / pruned FLOPs)",
@@ -91,6 +118,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "shape_flops": ("FLOP", "ShapeNet floating-point operations per query point"),
     "shape_flops_dense": ("FLOP", "dense ShapeNet floating-point operations per query point"),
     "epochs": ("1", "epochs trained at the level"),
+    # networks.nc (prunesweep.network_summary)
+    "best_epoch": ("1", "epoch with the lowest validation loss, whose weights were kept (0: none)"),
+    "max_epochs": ("1", "epoch cap of the level's training"),
+    "weight_count": ("1", "live weights whose |w| falls in the bin"),
+    "magnitude_edges": ("1", "edges of the |w| bins"),
     # selection
     "selected_level": ("1", "sparsest level whose loss is under the threshold (-1: none)"),
     "selected_sparsity": ("1", "weight sparsity of the selected level"),
@@ -105,6 +137,29 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "outputs cut off from every input at the first level above the threshold (-1: none)",
     ),
 }
+
+
+#: long names of the coordinates (dimensions) prunesweep writes; `hidden<i>` by pattern below
+COORDINATES: dict[str, str] = {
+    "sample": "sample index",
+    "input": "network input",
+    "output": "network output",
+    "epoch": "training epoch (from 1)",
+    "layer": "layer index from the input",
+    "arch": "architecture",
+    "method": "pruning method",
+    "seed": "random seed of the network's initialisation",
+    "level": "pruning level (0 = dense)",
+}
+_HIDDEN = re.compile(r"hidden(?P<layer>\d+)")
+
+
+def coordinate_long_name(name: str) -> str | None:
+    """The registry's long name of coordinate `name` (hidden3: "hidden unit of layer 3")."""
+    match = _HIDDEN.fullmatch(name)
+    if match:
+        return f"unit of hidden layer {int(match['layer'])}"
+    return COORDINATES.get(name)
 
 
 _LAYER_VARIABLE = re.compile(
@@ -132,8 +187,13 @@ def variable_attrs(name: str) -> dict[str, str]:
 
 
 def annotate(ds: xr.Dataset) -> xr.Dataset:
-    """Fill units and long_name from the registry on every variable that lacks them."""
+    """Fill units and long_name from the registry on every variable that lacks them, and the
+    long_name of every coordinate that lacks one and is in the registry."""
     for name in ds.data_vars:
         if "units" not in ds[name].attrs or "long_name" not in ds[name].attrs:
             ds[name].attrs = {**variable_attrs(str(name)), **ds[name].attrs}
+    for name in ds.coords:
+        long_name = coordinate_long_name(str(name))
+        if long_name and "long_name" not in ds[name].attrs:
+            ds[name].attrs["long_name"] = long_name
     return ds

@@ -7,10 +7,12 @@
 # What it does (Debian 12; needs root, apt-get and no systemd):
 #   * installs slurmctld slurmd slurm-client munge from Debian when any of them is missing;
 #   * writes /etc/slurm/slurm.conf and gres.conf: one node "localhost" (127.0.0.1) with the
-#     machine's CPUs (at least 4), 85 % of its RAM and four *fake* GPUs (gres files /dev/null,
-#     /dev/zero, ..., so `--gpus=1` jobs schedule and see CUDA_VISIBLE_DEVICES), in two partitions
+#     machine's CPUs (at least 4), 85 % of its RAM and four *fake* GPUs of type "fake" (gres files
+#     /dev/null, /dev/zero, ..., so `--gpus=1` and `--gres=gpu:fake:1` jobs schedule and see
+#     CUDA_VISIBLE_DEVICES) and the node feature "fakegpu" (for `-C fakegpu`), in two partitions
 #     that share it: "cpu" (default) and "gpu", the names slurm/config.yaml uses; no accounting
-#     (so the profile's `slurm-status-command: squeue` is required);
+#     (so the profile's `slurm-status-command: squeue` is required); KillWait 5 s (a job past
+#     its time limit is killed 5 s after SIGTERM);
 #   * starts munged, slurmctld and slurmd in the foreground of their own sessions, appends
 #     "name pid" for each daemon it started to the pid file, waits until the node is idle and
 #     checks that `srun` works in both partitions.
@@ -137,7 +139,7 @@ chown slurm:slurm /var/spool/slurmctld /var/log/slurm
 # Written only when the daemons are not running yet: a live cluster keeps its configuration.
 if ! alive slurmctld && ! alive slurmd; then
 	# fake GPUs: gres needs one device file per GPU (count-only gres leaves the node INVAL)
-	printf 'NodeName=localhost Name=gpu File=%s\n' /dev/null /dev/zero /dev/full /dev/urandom \
+	printf 'NodeName=localhost Name=gpu Type=fake File=%s\n' /dev/null /dev/zero /dev/full /dev/urandom \
 		>/etc/slurm/gres.conf
 	cat >/etc/slurm/slurm.conf <<CONF
 # Written by prunesweep tests/slurm/slurm_up.sh: one node on localhost, fake GPU, no accounting.
@@ -164,10 +166,11 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=1000
 # finished jobs stay visible to squeue (the plugin's status command) for an hour
 MinJobAge=3600
+KillWait=5
 ReturnToService=2
 SlurmdParameters=config_overrides
 GresTypes=gpu
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM Gres=gpu:4 State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM Gres=gpu:fake:4 Features=fakegpu State=UNKNOWN
 PartitionName=$CPU_PARTITION Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 PartitionName=$GPU_PARTITION Nodes=localhost Default=NO MaxTime=INFINITE State=UP
 CONF
@@ -202,4 +205,5 @@ wait_for 60 "node localhost to be idle" node_idle
 sinfo >&2
 timeout 60 srun -p "$CPU_PARTITION" -t 1 true
 timeout 60 srun -p "$GPU_PARTITION" -t 1 --gpus=1 true
+timeout 60 srun -p "$GPU_PARTITION" -t 1 --gres=gpu:fake:1 -C fakegpu true
 log "up: partitions $CPU_PARTITION (default) and $GPU_PARTITION on localhost; pids in $PIDFILE"

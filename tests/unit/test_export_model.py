@@ -32,7 +32,9 @@ def random_pruned(net, live_fraction, seed=1):
 def test_dense_network_is_reproduced(formats):
     net = random_network((10, 24, 16, 7))
     model = export_model(net, formats=formats)
-    np.testing.assert_allclose(model.predict(inputs(net)), net.forward(inputs(net)), **TOL)
+    np.testing.assert_allclose(
+        model.predict(inputs(net), scaled=True), net.forward(inputs(net)), **TOL
+    )
     assert model.widths == net.widths  # nothing to shrink
     expected = "csr" if formats == "csr" else "dense"
     assert all(f == (expected,) * 3 for f in model.formats)
@@ -48,14 +50,16 @@ def test_measured_formats_are_recorded_and_correct_at_every_batch():
         assert set(timing) == {"dense", "csr"} and set(timing["csr"]) == {1, 64, 512}
     for batch in (1, 3, 64, 100, 512, 2000):
         x = inputs(net, n=batch, seed=batch)
-        np.testing.assert_allclose(model.predict(x), net.forward(x), **TOL)
+        np.testing.assert_allclose(model.predict(x, scaled=True), net.forward(x), **TOL)
 
 
 @pytest.mark.parametrize("formats", [*FORCED, None])
 def test_magnitude_pruned_95_percent(formats):
     net = random_pruned(random_network((10, 200, 200, 16, 7)), 0.05)
     model = export_model(net, formats=formats, repeats=1, min_seconds=1e-4)
-    np.testing.assert_allclose(model.predict(inputs(net)), net.forward(inputs(net)), **TOL)
+    np.testing.assert_allclose(
+        model.predict(inputs(net), scaled=True), net.forward(inputs(net)), **TOL
+    )
     live = sum(int(layer.kernel_mask.sum()) for layer in net.layers)
     assert model.nnz <= live  # shrinking only removes weights
     assert model.nbytes < sum(layer.kernel.nbytes + layer.bias.nbytes for layer in net.layers)
@@ -65,10 +69,12 @@ def test_single_sample_and_input_checks():
     net = random_pruned(random_network((10, 16, 7)), 0.5)
     model = export_model(net, formats="csr")
     x = inputs(net, n=1)[0]
-    assert model.predict(x).shape == (7,)
-    np.testing.assert_allclose(model.predict(x), net.forward(x[None])[0], **TOL)
+    assert model.predict(x, scaled=True).shape == (7,)
+    np.testing.assert_allclose(model.predict(x, scaled=True), net.forward(x[None])[0], **TOL)
     with pytest.raises(ValueError, match=r"\(batch, 10\)"):
-        model.predict(np.zeros((3, 9)))
+        model.predict(np.zeros((3, 9)), scaled=True)
+    with pytest.raises(ValueError, match="records no input and output scaling"):
+        model.predict(np.zeros((3, 10)))
     with pytest.raises(ValueError, match="format"):
         export_model(net, formats=["csr"])
 
@@ -88,32 +94,32 @@ def test_batch_dispatch_uses_the_nearest_reference_batch():
     assert model.formats_for(8) == ["csr"] and model.formats_for(10_000) == ["csr"]
     for n in (1, 100):
         x = np.random.default_rng(n).normal(size=(n, 2)).astype(np.float32)
-        np.testing.assert_array_equal(model.predict(x), x)
+        np.testing.assert_array_equal(model.predict(x, scaled=True), x)
 
 
 def test_results_are_not_views_of_reused_buffers_and_models_pickle():
     net = random_pruned(random_network((10, 32, 1), seed=6), 0.5)  # one output
     model = export_model(net, formats="dense")
     x1, x2 = inputs(net, n=8, seed=1), inputs(net, n=8, seed=2)
-    first = model.predict(x1)
+    first = model.predict(x1, scaled=True)
     kept = first.copy()
-    second = model.predict(x2)
+    second = model.predict(x2, scaled=True)
     np.testing.assert_array_equal(first, kept)
     assert not np.shares_memory(first, second)
     back = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(back.predict(x1), kept)
+    np.testing.assert_array_equal(back.predict(x1, scaled=True), kept)
 
 
 def test_predict_from_several_threads():
     net = random_pruned(random_network((10, 64, 64, 7), seed=7), 0.2)
     model = export_model(net, formats="csr")
     xs = [inputs(net, n=32, seed=s) for s in range(8)]
-    expected = [model.predict(x) for x in xs]
+    expected = [model.predict(x, scaled=True) for x in xs]
     results = [None] * len(xs)
 
     def work(i):
         for _ in range(50):
-            results[i] = model.predict(xs[i])
+            results[i] = model.predict(xs[i], scaled=True)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
     for t in threads:
@@ -136,4 +142,4 @@ def test_bias_is_held_once_and_measured_models_are_never_bigger():
                 a, b = layer.original_shape
                 assert layer.nbytes <= 4 * (a + 1) * b, (live, widths, layer.formats)
             x = inputs(pruned, n=5)
-            np.testing.assert_allclose(model.predict(x), pruned.forward(x), **TOL)
+            np.testing.assert_allclose(model.predict(x, scaled=True), pruned.forward(x), **TOL)

@@ -12,6 +12,7 @@ import xarray as xr
 from prunesweep.splits import random_split
 from prunesweep.tasks import TaskData, get_task, moth
 from prunesweep.tasks.moth import task as moth_task
+from prunesweep.tasks.moth.parameters import MothParameters
 
 SMALL = {
     "n_samples": 60,
@@ -153,3 +154,13 @@ def test_build_with_the_original_sampling_starts_with_the_original_rows():
     np.testing.assert_array_equal(data.extras["initial_state"].values, state0)
     np.testing.assert_array_equal(data.extras["controls"].values, controls)
     assert data.attrs["sampling"] == "original"
+
+
+def test_every_unit_is_a_udunits_string():
+    """CF tools (and the compliance checker) parse units with UDUNITS: "dyne", not "dyn"."""
+    import cf_units  # with compliance-checker, in the dev extra
+
+    units = set(moth.STATE_UNITS + moth.CONTROL_UNITS + moth.INPUT_UNITS + moth.OUTPUT_UNITS)
+    units |= set(MothParameters.units().values())
+    for text in sorted(units):
+        cf_units.Unit(text)  # raises ValueError for a string UDUNITS does not know

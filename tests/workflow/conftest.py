@@ -44,5 +44,6 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1200
 def tiny_run(tmp_path_factory) -> Path:
     """The tiny sweep, run once: returns the project copy holding results/."""
     workdir = copy_project(tmp_path_factory.mktemp("tiny"))
-    snakemake(workdir, "--cores", "2", "--configfile", str(TINY))
+    proc = snakemake(workdir, "--cores", "2", "--configfile", str(TINY))
+    (workdir / "snakemake.out").write_text(proc.stdout + proc.stderr)  # for the run's last line
     return workdir

@@ -38,15 +38,22 @@ DENSE = f"{RUN}/dense.nc"
 LEVEL = f"{RUN}/magnitude/level{{:02d}}.nc"
 LEVEL_METRICS = f"{RUN}/magnitude/metrics/level{{:02d}}.nc"
 LOG = "results/logs/{rule}/moth/a/seed1/magnitude/level{level:02d}.log"
-#: (rule, output) of every report item of the robust config (prunesweep.report_items)
-REPORT_JOBS = {
-    (
-        f"{'plot' if item.kind == 'figure' else 'table'}_{name}",
-        f"results/{'figures' if item.kind == 'figure' else 'tables'}/moth/{name}.{item.suffix}",
-    )
-    for name, item in ITEMS.items()
-    if item.applies(CFG, "moth")
-}
+
+
+def report_jobs(reading=None) -> set[tuple[str, str]]:
+    """(rule, output) of every report item of the robust config (prunesweep.report_items), or
+    of those reading one of the inputs `reading`."""
+    return {
+        (
+            f"{'plot' if item.kind == 'figure' else 'table'}_{name}",
+            f"results/{'figures' if item.kind == 'figure' else 'tables'}/moth/{name}.{item.suffix}",
+        )
+        for name, item in ITEMS.items()
+        if item.applies(CFG, "moth") and (reading is None or set(reading) & set(item.inputs))
+    }
+
+
+REPORT_JOBS = report_jobs()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -66,13 +73,21 @@ def clone(workdir: Path, dest: Path) -> Path:
     return dest
 
 
+#: report items that show timings measured on this machine (prunesweep.report_items)
+MEASURED = {f"{name}.{item.suffix}" for name, item in ITEMS.items() if item.measured}
+
+
 def result_files(workdir: Path) -> list[str]:
-    """Every NetCDF file and figure, except exported models: `export` picks each layer's storage
-    format by timing it on this machine (prunesweep.export.choose_formats), so those may differ."""
+    """Every NetCDF file, figure and table, except exported models (`export` picks each layer's
+    storage format by timing it on this machine, prunesweep.export.choose_formats) and report
+    items that show measured timings: those may differ. Timings themselves are in
+    results/benchmarks/ (JSON, TSV), never in these files."""
     return sorted(
         str(p.relative_to(workdir))
         for p in (workdir / "results").rglob("*")
-        if p.suffix in (".nc", ".png", ".html") and not p.relative_to(workdir).parts[1] == "models"
+        if p.suffix in (".nc", ".png", ".html")
+        and not p.relative_to(workdir).parts[1] == "models"
+        and p.name not in MEASURED
     )
 
 
@@ -94,6 +109,7 @@ def write_config(path: Path, edit=None) -> str:
 
 #: the rules these tests know; planned_jobs(..., core=True) ignores others added later (export)
 CORE_RULES = {"simulate", "train_dense", "evaluate_dense", "prune", "evaluate", "aggregate"}
+CORE_RULES |= {"collect_networks"}
 CORE_RULES |= {"select", *(rule for rule, _ in REPORT_JOBS)}
 
 
@@ -123,6 +139,7 @@ def plots_jobs() -> set[tuple[str, str]]:
 def summary_jobs() -> set[tuple[str, str]]:
     return {
         ("aggregate", "results/summary/moth/metrics.nc"),
+        ("collect_networks", "results/summary/moth/networks.nc"),
         ("select", "results/summary/moth/selection.nc"),
     } | plots_jobs()
 
@@ -180,6 +197,60 @@ BAD_CONFIGS = {
         ("--config", "seeds=[]"),
         "config key 'seeds' has value [], expected type array, at least 1 item(s)",
     ),
+    # round 2 (issue 12): each used to pass validation and fail in a job, or later
+    "a seed of 1.0": (
+        _set("seeds", [1.0]),
+        (),
+        "config key 'seeds.0' has value 1.0, expected type integer, >= 0 (seeds of the replicate "
+        "networks); write it without a decimal point, e.g. 1",
+    ),
+    "a width of 6.0": (
+        _set("architectures.a.hidden", [6.0]),
+        (),
+        "config key 'architectures.a.hidden.0' has value 6.0, expected type integer, >= 1",
+    ),
+    "100 levels": (
+        _set("schedule", [round(0.005 * k, 3) for k in range(1, 101)]),
+        (),
+        "config key 'schedule' asks for 100 levels of method 'magnitude', expected at most 99 "
+        "(a level is two digits in file names: level01 ... level99)",
+    ),
+    "a task name unusable in paths": (
+        lambda cfg: (
+            cfg["tasks"].update({"my task/x": cfg["tasks"].pop("moth")}),
+            cfg["architectures"]["a"].update(task="my task/x"),
+        ),
+        (),
+        "config key 'tasks.my task/x' has a name that cannot be used in paths and wildcards",
+    ),
+    "a nodal level removing every unit": (
+        _set("methods.nodal", {"kind": "nodal", "schedule": [0.5, 0.95]}),
+        (),
+        "config key 'methods.nodal.schedule' has value 0.95 at level 2, which would remove all 6 "
+        "units of hidden layer 1 of architecture 'a' (method 'nodal': round(0.95 x 6) = 6)",
+    ),
+    "an empty val split": (
+        _set("tasks.moth.fractions", {"train": 0.95, "val": 0.001, "test": 0.049}),
+        (),
+        "config key 'tasks.moth': n_samples 300 with fractions {'train': 0.95, 'val': 0.001, "
+        "'test': 0.049} leaves the val split empty",
+    ),
+    "a rewind epoch after the dense training": (
+        lambda cfg: (
+            cfg["methods"].update(lottery={"kind": "lottery", "rewind": "epoch"}),
+            cfg["training"].update(rewind_epoch=3),
+        ),
+        (),
+        "config key 'training.rewind_epoch' has value 3, expected at most "
+        "training.dense.max_epochs (2): method 'lottery' rewinds to the weights of that dense "
+        "epoch",
+    ),
+    "a dataset larger than memory": (
+        _set("tasks.moth.n_samples", 10**12),
+        (),
+        "config key 'tasks.moth.n_samples' has value 1000000000000: simulating task 'moth' needs "
+        "about 600.0 TB of memory",
+    ),
 }
 
 
@@ -204,6 +275,57 @@ def test_bad_config_stops_before_any_job_with_one_line(empty_project, case):
         assert len(lines) == 1, (mode, lines)  # no traceback, no banner: the message alone
         assert lines[0].startswith("prunesweep: invalid config: ") and expected in lines[0], lines
         assert not (empty_project / "results").exists()
+
+
+def test_list_values_on_the_command_line_mean_what_they_mean_in_a_file(empty_project):
+    """Snakemake reads `seeds=[1,2]` as ['1', '2']; prunesweep reads the text again as YAML."""
+    plan = planned_jobs(empty_project, "--configfile", CONFIG, "--config", "seeds=[1,2]")
+    dense = {out for rule, out in plan if rule == "train_dense"}
+    assert dense == {f"results/runs/moth/a/seed{s}/dense.nc" for s in (1, 2)}
+
+
+def test_levels_that_prune_nothing_are_a_warning_naming_method_and_level(empty_project):
+    configfile = write_config(
+        empty_project / "idle.yaml",
+        _set("methods.nodal", {"kind": "nodal", "schedule": [0.01, 0.02, 0.5]}),
+    )
+    proc = snakemake(empty_project, "-n", "--configfile", configfile)
+    warnings = [line for line in proc.stderr.splitlines() if "prunesweep: warning" in line]
+    assert warnings == [
+        "prunesweep: warning: method 'nodal' prunes nothing at level 1 (target 0.01) in "
+        "architecture(s) a; level 2 (target 0.02) in architecture(s) a: the target, rounded to "
+        "whole units per hidden layer, removes no more than the level before "
+        "(methods.nodal.schedule)"
+    ]
+
+
+def test_a_read_only_results_folder_stops_before_any_job(tmp_path):
+    """A real read-only mount (a private mount namespace), or a folder without write permission
+    for a user other than root (root may write to any folder that is not a read-only mount)."""
+    work = copy_project(tmp_path / "ro")
+    (work / "results").mkdir()
+    command = [*SNAKEMAKE, "--cores", "1", "--configfile", CONFIG]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if os.geteuid() != 0:
+        (work / "results").chmod(0o555)
+        words = "Permission denied"
+    else:
+        probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+        if probe.returncode != 0:
+            pytest.skip("root without user namespaces: no way to make a folder read-only")
+        mount = "mount --bind results results && mount -o remount,bind,ro results"
+        command = ["unshare", "-rm", "sh", "-ec", f'{mount} && exec "$@"', "sh", *command]
+        words = "Read-only file system"
+    proc = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    (work / "results").chmod(0o755)
+    assert proc.returncode != 0
+    last = (proc.stdout + proc.stderr).strip().splitlines()[-1]
+    assert last == (
+        f"prunesweep: results folder results/ is not writable ({words}); make it writable, or run "
+        "in a copy of the project"
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert list((work / "results").iterdir()) == []  # no job ran
 
 
 def test_number_that_yaml_reads_as_text_is_explained(empty_project):
@@ -284,7 +406,8 @@ def test_wrong_files_stop_the_job_that_reads_them(base_run, tmp_path):
     last = job_log(work, "evaluate", 1).strip().splitlines()[-1]
     assert last == (
         f"prunesweep: evaluate stopped: network file {LEVEL.format(1)}: "
-        "layer 1 has non-zero weights where its mask is 0"
+        "layer 1 has non-zero weights where its mask is 0; remake it with `snakemake --forcerun "
+        f"{LEVEL.format(1)}` and your usual options"
     )
     assert not (work / LEVEL_METRICS.format(1)).exists()
 
@@ -469,7 +592,11 @@ IDENTITY = {
     "plots.palette": ("deep", plots_jobs()),
     "plots.dpi": (100, plots_jobs()),
     "training.retrain.eval_batch_size": (1024, set()),
-    "selection.threshold": (0.1, {("select", "results/summary/moth/selection.nc")} | plots_jobs()),
+    # (items that read no selection, nor exported models, which depend on it, stay)
+    "selection.threshold": (
+        0.1,
+        {("select", "results/summary/moth/selection.nc")} | report_jobs({"selection", "exports"}),
+    ),
     # a setting that changes results reruns what depends on it, and not more
     "training.retrain.learning_rate": (1e-3, level_jobs(1, [1, 2]) | summary_jobs()),
     "methods.magnitude.scope": ("global", level_jobs(1, [1, 2]) | summary_jobs()),

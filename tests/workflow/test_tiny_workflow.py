@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -152,8 +154,60 @@ def test_exported_models_match_the_selected_level(tiny_run):
                 n_selected += 1
                 model = load_exported(path)
                 net = chain(tiny_run, arch, seed, name)[level]
-                np.testing.assert_allclose(model.predict(x), net.forward(x), rtol=1e-5, atol=1e-6)
+                np.testing.assert_allclose(
+                    model.predict(x, scaled=True), net.forward(x), rtol=1e-5, atol=1e-6
+                )
                 assert model.nbytes <= sum(
                     lay.kernel.nbytes + lay.bias.nbytes for lay in net.layers
                 )
     assert n_selected > 0, "the tiny config's threshold should select some levels"
+
+
+def test_benchmarks_size_every_cluster_rule(tiny_run, capsys):
+    """Each rule that runs on Slurm writes a benchmark under its resources key, and
+    prunesweep.efficiency turns them into a valid `resources:` section."""
+    from prunesweep import config as psconfig
+    from prunesweep import efficiency
+
+    assert efficiency.main([str(tiny_run / "results" / "benchmarks"), "--config", str(TINY)]) == 0
+    block = yaml.safe_load(capsys.readouterr().out)["resources"]
+    assert set(block) == {"simulate", "train_dense", "prune", "evaluate", "aggregate", "export"}
+    assert all(entry["runtime"] >= 1 and entry["mem_mb"] >= 100 for entry in block.values())
+    config = {**copy.deepcopy(CFG), "resources": block}
+    psconfig.validate(config, TINY.parents[2] / "config" / "schema.yaml")
+
+
+def test_the_run_ends_with_where_things_are(tiny_run):
+    """One line: results, how many networks have a selected level, how to make the report."""
+    sel = xr.open_dataset(tiny_run / "results/summary/moth/selection.nc").load()
+    has = sel["has_selection"].values
+    lines = [
+        line
+        for line in (tiny_run / "snakemake.out").read_text().splitlines()
+        if line.startswith("prunesweep: done.")
+    ]
+    assert len(lines) == 1, lines
+    assert f"moth: {int(has.sum())} of {has.size}" in lines[0] and "report.html" in lines[0]
+
+
+def test_report_inputs_beside_the_metrics(tiny_run):
+    """networks.nc: every level's history and |w| histogram; export timings: batch 1/64/4096."""
+    import json
+
+    with xr.open_dataset(tiny_run / "results/summary/moth/networks.nc") as nets:
+        assert nets.attrs["devices"] == "CPU" and "tensorflow" in nets.attrs["software"]
+        epochs = nets["epochs"].values
+        assert np.isfinite(epochs[..., 0]).all() and (epochs[np.isfinite(epochs)] >= 1).all()
+        counts = nets["weight_count"].sum("magnitude_bin")
+    with xr.open_dataset(tiny_run / "results/summary/moth/metrics.nc") as metrics:
+        live = metrics["macs"] if "macs" in metrics else None
+        if live is not None:  # live weights = live multiply-adds per sample
+            np.testing.assert_array_equal(
+                counts.values[np.isfinite(live.values)], live.values[np.isfinite(live.values)]
+            )
+    for path in (tiny_run / "results/benchmarks/export/moth").rglob("*.json"):
+        record = json.loads(path.read_text())
+        assert record["batches"] == [1, 64, 4096]
+        assert all(t > 0 for t in record["dense"]["seconds_per_call"])
+        if record["selected_level"] >= 0:
+            assert record["exported"]["file_bytes"] > 0

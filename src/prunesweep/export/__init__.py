@@ -1,9 +1,16 @@
 """Export a pruned network as a model that really is smaller and faster: NumPy/SciPy, float32.
 
-    model = export_model(net)            # shrink, then time each layer's formats here
-    y = model.predict(x)                 # (batch, n_inputs) -> (batch, n_outputs), float32
+    inputs, outputs = prunesweep.data.load_features("results/data/moth.nc")
+    model = export_model(net, inputs=inputs, outputs=outputs)  # shrink, time the formats here
+    y = model.predict(x)                 # physical (batch, n_inputs) -> (batch, n_outputs)
+    z = model.predict(x_scaled, scaled=True)  # in the scaled space training used
     save_exported(model, "selected.nc")  # atomic NetCDF write; per layer dense or CSR
     model = load_exported("selected.nc")
+    keras_model = model.to_keras()       # a plain Keras 3 model (imports TensorFlow)
+
+The model carries the names, units and training scaling of its inputs and outputs
+(`prunesweep.scaling`), so the file is all a user needs; `numpy_loader.py` in this package is a
+standalone loader (NumPy and xarray only) to copy, and `keras_model` writes the `.keras` file.
 
 Three steps:
 
@@ -56,6 +63,7 @@ from prunesweep.export.model import ExportedModel
 from prunesweep.export.nif import (
     ExportedNif,
     NifPredictor,
+    compare_nif,
     export_nif,
     load_exported_nif,
     query_seconds,
@@ -73,6 +81,7 @@ __all__ = [
     "ExportedModel",
     "ExportedNif",
     "NifPredictor",
+    "compare_nif",
     "ShrunkNetwork",
     "choose_formats",
     "export_model",

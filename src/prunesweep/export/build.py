@@ -17,6 +17,7 @@ from prunesweep.export.timing import (
     within_original_bytes,
 )
 from prunesweep.network import Network
+from prunesweep.scaling import Features
 
 #: network attributes the exported model keeps (where the model came from)
 _KEEP_ATTRS = ("task", "arch", "method", "seed", "level", "config_hash", "target_sparsity")
@@ -29,13 +30,30 @@ def export_model(
     reference_batches: Sequence[int] = DEFAULT_REFERENCE_BATCHES,
     repeats: int = 5,
     min_seconds: float = 0.002,
+    inputs: Features | None = None,
+    outputs: Features | None = None,
 ) -> ExportedModel:
     """Shrink `net`, then choose each layer's format per reference batch by timing it here.
 
     formats: None (measure), or "dense"/"csr" for every layer, or one of those per layer, to
     force the choice ("dense" and "shrunk" both mean a dense product). The model records
     whether its formats were measured or forced, and the timings.
+
+    inputs, outputs: what the network's inputs and outputs are, with the scaling it was trained
+    with (`prunesweep.data.load_features` reads them from the dataset file). With them the model
+    takes and returns physical values; their names must be the network's.
     """
+    for what, features, names, width in (
+        ("inputs", inputs, net.input_names, net.widths[0]),
+        ("outputs", outputs, net.output_names, net.widths[-1]),
+    ):
+        if features is None:
+            continue
+        if len(features.names) != width or (names and tuple(features.names) != tuple(names)):
+            raise ValueError(
+                f"the network's {what} are {list(names) or width}, the features describe "
+                f"{list(features.names)}"
+            )
     refs = tuple(sorted({int(b) for b in reference_batches}))
     if not refs or refs[0] < 1:
         raise ValueError(f"reference batches must be positive. Received: {reference_batches}")
@@ -77,4 +95,6 @@ def export_model(
         choice=choice,
         timings=timings,
         attrs={k: net.attrs[k] for k in _KEEP_ATTRS if k in net.attrs},
+        inputs=None if inputs is None else inputs.select(small.kept[0]),
+        outputs=outputs,
     )

@@ -29,6 +29,15 @@ def min_uint(max_value: int) -> np.dtype:
     return np.dtype(np.uint64)
 
 
+def min_int(max_value: int) -> np.dtype:
+    """The smallest signed integer dtype CF 1.8 allows (int8/16/32) that holds `max_value`:
+    what files store CSR indices and pointers as (unsigned types are not CF 1.8)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if max_value <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    raise ValueError(f"{max_value} does not fit a 32-bit index")
+
+
 def _csr_from_dense_t(dense_t: np.ndarray, live_t: np.ndarray):
     """(indptr, indices, data) of the (n_out, n_in) matrix at the `live_t` positions."""
     rows, cols = np.nonzero(live_t)  # row-major order: sorted by row, then column

@@ -4,6 +4,10 @@ Which product is fastest depends on the batch size, so the model keeps one forma
 reference batch and `predict` dispatches on the batch it is given (nearest reference in log
 scale). Activation buffers are reused per thread, since allocating them is a noticeable part of a
 small batch's call.
+
+The model also carries what its inputs and outputs are (`inputs`, `outputs`: names, units, long
+names and the training scaling, `prunesweep.scaling`), so `predict` takes physical inputs and
+returns physical outputs; `predict(x, scaled=True)` works in the scaled space training used.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from prunesweep.export.layer import ExportedLayer, min_uint
+from prunesweep.scaling import Features
 
 #: `predict` keeps its activation buffers between calls for batches up to this size
 CACHE_BATCH = 1024
@@ -41,6 +46,8 @@ class ExportedModel:
     choice: str = "forced"  # "measured" (timed here) or "forced" (given to `export_model`)
     timings: list[dict] = field(default_factory=list)  # per layer {format: {batch: seconds}}
     attrs: dict = field(default_factory=dict)
+    inputs: Features | None = None  # the inputs the model reads (kept[0]), with their scaling
+    outputs: Features | None = None  # every output, with its scaling
 
     def __post_init__(self) -> None:
         self.reference_batches = tuple(int(b) for b in self.reference_batches)
@@ -66,6 +73,26 @@ class ExportedModel:
         self._all_inputs = np.array_equal(self.kept[0], np.arange(self.original_widths[0]))
         self._input_index = self.kept[0].astype(min_uint(max(self.original_widths[0] - 1, 0)))
         self._local = threading.local()
+        for what, features, width in (
+            ("inputs", self.inputs, self.widths[0]),
+            ("outputs", self.outputs, self.widths[-1]),
+        ):
+            if features is not None and len(features.names) != width:
+                raise ValueError(f"{len(features.names)} {what} described for {width} units")
+        if (self.inputs is None) != (self.outputs is None):
+            raise ValueError("describe both the inputs and the outputs, or neither")
+
+    @property
+    def physical(self) -> bool:
+        """True when the model records its scaling, so `predict` works in physical units."""
+        return self.inputs is not None
+
+    @property
+    def used_inputs(self) -> tuple[str, ...]:
+        """Names of the inputs the model reads (the others feed nothing and were dropped)."""
+        if self.inputs is not None:
+            return self.inputs.names
+        return tuple(self.input_names[j] for j in self.kept[0]) if self.input_names else ()
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -92,9 +119,19 @@ class ExportedModel:
         """Live weights after shrinking (the CSR entries, or the dense non-zeros)."""
         return sum(layer.nnz for layer in self.layers)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Outputs for x of shape (batch, n_inputs) (or one sample (n_inputs,)), float32."""
-        x = np.asarray(x, dtype=np.float32)
+    def predict(self, x: np.ndarray, *, scaled: bool = False) -> np.ndarray:
+        """Outputs for x of shape (batch, n_inputs) (or one sample (n_inputs,)), float32.
+
+        x holds every original input (`input_names`, in that order; those the model dropped are
+        ignored). By default x is in physical units and so are the outputs; `scaled=True` takes
+        and returns the scaled values training used (needed when the model records no scaling).
+        """
+        if not scaled and not self.physical:
+            raise ValueError(
+                "this model records no input and output scaling; pass scaled inputs with "
+                "predict(x, scaled=True)"
+            )
+        x = np.asarray(x, dtype=np.float64 if not scaled else np.float32)
         single = x.ndim == 1
         if single:
             x = x[None, :]
@@ -104,6 +141,15 @@ class ExportedModel:
             )
         if not self._all_inputs:
             x = x[:, self._input_index]
+        if not scaled:
+            x = self.inputs.scaling.scale(x)
+        out = self._forward(x)
+        if not scaled:
+            out = self.outputs.scaling.unscale(out).astype(np.float32)
+        return out[0] if single else out
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """Scaled float32 x (batch, n_kept_inputs) -> scaled outputs (batch, n_outputs)."""
         k = bisect.bisect_right(self._bounds, x.shape[0])
         last = len(self.layers) - 1
         if x.shape[0] == 1:  # one sample: vectors, no buffers
@@ -112,7 +158,7 @@ class ExportedModel:
                 v = layer.forward_one(v, layer.formats[k])
                 if i < last:
                     self._act(v)
-            return v if single else v[None, :]
+            return v[None, :]
         buffers = self._buffers(x.shape[0])
         h = buffers[0]  # (features + a row of ones, batch): CSR rows are output units
         h[:-1] = x.T
@@ -120,8 +166,7 @@ class ExportedModel:
             h = layer.forward(h, layer.formats[k], buffers[i + 1])
             if i < last:
                 self._act(h[:-1])
-        out = h.T.copy(order="C")  # h is a reused buffer: the result must not be a view
-        return out[0] if single else out
+        return h.T.copy(order="C")  # h is a reused buffer: the result must not be a view
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -154,6 +199,16 @@ class ExportedModel:
         return buffers
 
     __call__ = predict
+
+    def to_keras(self, *, scaled: bool = False):
+        """This model as a plain Keras 3 model (needs Keras and a backend: TensorFlow here).
+
+        Dense layers of the shrunk shapes (pruned weights are zeros in them), the scaling as
+        Rescaling layers unless `scaled`. See `prunesweep.export.keras_model`.
+        """
+        from prunesweep.export.keras_model import to_keras
+
+        return to_keras(self, scaled=scaled)
 
     def summary(self) -> str:
         lines = [

@@ -13,27 +13,47 @@ exported ParameterNet really is smaller and its predictions equal the masked net
 file's `output` dimension holds the kept ShapeNet parameters, with `output_index` their position
 in the original ParameterNet's output. `predict` runs ParameterNet once per distinct parameter
 row and ShapeNet per point (a batched matrix-vector product), in float32; `query_seconds` times
-it per query point, for the dense and the exported network alike.
+it per query point, for the dense and the exported network alike (the predictor and the file live
+in prunesweep.nif_model, which the report's field figures read without this package);
+`compare_nif` measures both in the JSON shape of prunesweep.export.compare (the timings file).
 """
 
 from __future__ import annotations
 
-import json
 import os
+import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
-from prunesweep import files
-from prunesweep.network import ACTIVATIONS, Layer, Network
-from prunesweep.network_file import layer_dims
-from prunesweep.nif import NifSpec, ShapeSpec, active_nodes, live_outputs, shape_activation
-from prunesweep.variables import variable_attrs
+from prunesweep.export.timing import DEFAULT_REFERENCE_BATCHES, seconds_per_call
+from prunesweep.network import Layer, Network
+from prunesweep.nif import NifSpec, ShapeSpec, active_nodes, live_outputs
+from prunesweep.nif_model import (
+    FILE_KIND,
+    ExportedNif,
+    NifPredictor,
+    load_exported_nif,
+    save_exported_nif,
+    to_dataset,
+)
 
-FILE_KIND = "prunesweep exported NIF"
+__all__ = [
+    "FILE_KIND",
+    "ExportedNif",
+    "NifPredictor",
+    "compare_nif",
+    "export_nif",
+    "load_exported_nif",
+    "query_seconds",
+    "save_exported_nif",
+    "shrink_nif",
+    "to_dataset",
+]
+
 #: network attributes the exported model keeps (where the model came from)
 _KEEP_ATTRS = ("task", "arch", "method", "seed", "level", "config_hash", "target_sparsity")
 
@@ -76,92 +96,6 @@ def shrink_nif(net: Network) -> tuple[Network, np.ndarray]:
     return shrunk, index
 
 
-@dataclass
-class NifPredictor:
-    """A NIF as float32 arrays (pruned entries zero), evaluated in NumPy."""
-
-    kernels: list[np.ndarray]
-    biases: list[np.ndarray]
-    activations: tuple[str, ...]
-    spec: NifSpec
-
-    @classmethod
-    def of(cls, net: Network) -> NifPredictor:
-        return cls(
-            kernels=[lay.masked_kernel().astype(np.float32) for lay in net.layers],
-            biases=[lay.masked_bias().astype(np.float32) for lay in net.layers],
-            activations=net.layer_activations,
-            spec=NifSpec.of(net),
-        )
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """ParameterNet once per distinct parameter row, then ShapeNet on that row's points."""
-        x = np.asarray(x, dtype=np.float32)
-        rows, inverse = np.unique(x[:, self.spec.parameter_columns], axis=0, return_inverse=True)
-        h = rows
-        for kernel, bias, act in zip(self.kernels, self.biases, self.activations, strict=True):
-            h = ACTIVATIONS[act](h @ kernel + bias).astype(np.float32)
-        shape = self.spec.shape
-        weights, biases = shape.split(h)
-        inverse = inverse.reshape(-1)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(rows)))])
-        points = x[:, self.spec.shape_columns]
-        out = np.empty((len(x), shape.n_out), np.float32)
-        omega = np.float32(shape.omega_0)
-        for r in range(len(rows)):
-            idx = order[bounds[r] : bounds[r + 1]]
-            u = points[idx]
-            for i in range(shape.n_layers):
-                z = u @ weights[i][r]
-                if shape.activation == "sine":
-                    z *= omega
-                a = shape_activation(shape.activation, z + biases[i][r]).astype(np.float32)
-                u = a + u if (shape.residual and i > 0) else a
-            out[idx] = u @ weights[-1][r] + biases[-1][r]
-        return out
-
-    @property
-    def nbytes(self) -> int:
-        return sum(k.nbytes + b.nbytes for k, b in zip(self.kernels, self.biases, strict=True))
-
-
-@dataclass
-class ExportedNif:
-    """The exported NIF: `net` (shrunk, no masks) and where its ShapeNet parameters came from."""
-
-    net: Network
-    kept_params: np.ndarray
-    original_params: int
-    attrs: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._predictor = NifPredictor.of(self.net)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Field predictions (batch, so) for dataset inputs x (batch, n_inputs), float32."""
-        return self._predictor.predict(x)
-
-    __call__ = predict
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of ParameterNet's float32 kernels and biases."""
-        return self._predictor.nbytes
-
-    @property
-    def shape(self) -> ShapeSpec:
-        return NifSpec.of(self.net).shape
-
-    def summary(self) -> str:
-        shape = self.shape
-        return (
-            f"exported NIF: ShapeNet widths {list(shape.widths)}, {shape.n_params:,} of "
-            f"{self.original_params:,} generated parameters; ParameterNet "
-            f"{'-'.join(map(str, self.net.widths))}, {self.nbytes:,} bytes"
-        )
-
-
 def export_nif(net: Network) -> ExportedNif:
     """Shrink a (pruned) NIF and drop its masks: pruned entries are zeros in the arrays."""
     shrunk, kept = shrink_nif(net)
@@ -201,75 +135,51 @@ def query_seconds(predict, x: np.ndarray, *, repeats: int = 5, min_seconds: floa
     return float(best)
 
 
-def to_dataset(model: ExportedNif) -> xr.Dataset:
-    """The exported NIF as a labelled Dataset: kernel_i, bias_i, the spec in attributes."""
-    net = model.net
-    dims = layer_dims(net.widths)
-    data = {}
-    for i, layer in enumerate(net.layers, start=1):
-        data[f"kernel_{i}"] = ((dims[i - 1], dims[i]), layer.kernel, variable_attrs(f"kernel_{i}"))
-        data[f"bias_{i}"] = ((dims[i],), layer.bias, variable_attrs(f"bias_{i}"))
-    coords = {
-        "input": ("input", list(net.input_names), {"long_name": "ParameterNet input name"}),
-        "output_index": (
-            "output",
-            model.kept_params.astype(np.int32),
-            {"long_name": "position of the ShapeNet parameter in the original ParameterNet output"},
-        ),
+def compare_nif(
+    model: ExportedNif | None,
+    dense: Network,
+    model_path: str | os.PathLike | None,
+    x: np.ndarray,
+    batches: Sequence[int] = DEFAULT_REFERENCE_BATCHES,
+    *,
+    repeats: int = 3,
+    min_seconds: float = 0.02,
+) -> dict:
+    """`prunesweep.export.compare.compare` for a NIF, in the same JSON shape (the report's Export
+    table reads both): file bytes and seconds per predict call of the exported NIF and of the
+    dense NIF exported unshrunk, timed interleaved, the fastest of `repeats` runs counting.
+
+    The queries are the first `batch` rows of `x` (the test points, repeated where fewer): a NIF's
+    cost depends on how many distinct parameter rows a batch holds, which random inputs would not
+    reflect. `model` None (no level under the threshold): only the dense NIF is measured.
+    """
+    reference = export_nif(dense)
+    models = {"dense": reference} if model is None else {"exported": model, "dense": reference}
+    best = {name: {int(b): np.inf for b in batches} for name in models}
+    for batch in map(int, batches):
+        queries = np.asarray(x, dtype=np.float32)[np.arange(batch) % len(x)]
+        for _ in range(repeats):
+            for name, candidate in models.items():
+                t = seconds_per_call(candidate.predict, queries, min_seconds=min_seconds)
+                best[name][batch] = min(best[name][batch], t)
+    with tempfile.TemporaryDirectory() as folder:
+        dense_bytes = os.path.getsize(save_exported_nif(reference, Path(folder) / "dense.nc"))
+    out = {
+        "batches": [int(b) for b in batches],
+        "dense": {
+            "file_bytes": dense_bytes,
+            "parameters": int(sum(lay.kernel.size + lay.bias.size for lay in dense.layers)),
+            "seconds_per_call": [float(best["dense"][b]) for b in map(int, batches)],
+        },
+        "exported": None,
     }
-    ds = xr.Dataset(data, coords=coords)
-    ds.attrs = {
-        "title": FILE_KIND,
-        "n_layers": len(net.layers),
-        "activation": net.activation,
-        "activations": json.dumps(list(net.layer_activations)),
-        "model": "nif",
-        "model_spec": json.dumps(net.spec, sort_keys=True),
-        "original_params": int(model.original_params),
-        **model.attrs,
-    }
-    return ds
-
-
-def save_exported_nif(model: ExportedNif, path: str | os.PathLike, *, step: str = "export") -> Path:
-    ds = to_dataset(model)
-    encoding = {
-        name: (
-            {"zlib": True, "complevel": 4, "shuffle": True, "_FillValue": None}
-            if var.nbytes > 16384
-            else {"contiguous": True, "_FillValue": None}
-        )
-        for name, var in ds.data_vars.items()
-    }
-    return files.write_netcdf(ds, path, step=step, encoding=encoding)
-
-
-def load_exported_nif(path: str | os.PathLike) -> ExportedNif:
-    """Inverse of `save_exported_nif`."""
-    ds = files.open_netcdf(path, kind="exported NIF")
-    if ds.attrs.get("title") != FILE_KIND:
-        raise files.SchemaError(f"exported NIF file {path}: not a {FILE_KIND} file")
-    try:
-        n_layers = int(ds.attrs["n_layers"])
-        layers = []
-        for i in range(1, n_layers + 1):
-            k, b = ds[f"kernel_{i}"].values, ds[f"bias_{i}"].values
-            layers.append(Layer(k, b, np.ones(k.shape, bool), np.ones(b.shape, bool)))
-        net = Network(
-            layers=layers,
-            activation=str(ds.attrs["activation"]),
-            activations=tuple(json.loads(ds.attrs["activations"])),
-            input_names=tuple(str(v) for v in ds["input"].values),
-            model="nif",
-            spec=json.loads(ds.attrs["model_spec"]),
-        )
-        structure = {"title", "n_layers", "activation", "activations", "model", "model_spec"}
-        structure |= {"original_params", "source", "history"}
-        return ExportedNif(
-            net=net,
-            kept_params=ds["output_index"].values.astype(np.int64),
-            original_params=int(ds.attrs["original_params"]),
-            attrs={k: v for k, v in ds.attrs.items() if k not in structure},
-        )
-    except (KeyError, ValueError) as err:
-        raise files.SchemaError(f"exported NIF file {path}: {err}") from err
+    if model is not None:
+        out["exported"] = {
+            "file_bytes": os.path.getsize(model_path),
+            "widths": [int(w) for w in model.net.widths],
+            "shape_widths": [int(w) for w in model.shape.widths],
+            "nonzero_weights": int(sum(np.count_nonzero(lay.kernel) for lay in model.net.layers)),
+            "formats": [["dense"] * len(batches) for _ in model.net.layers],
+            "seconds_per_call": [float(best["exported"][b]) for b in map(int, batches)],
+        }
+    return out

@@ -6,6 +6,12 @@ Dimensions and coordinates follow the level files (prunesweep.network_file), wit
 unit indices as coordinates, so every kept weight maps back to the network it came from. Variable
 attributes come from the registry (prunesweep.variables); the file is written by
 `files.write_netcdf`, with an encoding tuned to these small files.
+
+What the inputs and outputs are travels with the weights, so the file is all a user needs: the
+coordinates `input_units`, `input_long_name` (on `input`, the inputs the model reads) and
+`output_units`, `output_long_name`; the training scaling as `input_min`/`input_max` (or
+`input_mean`/`input_std`) and `output_*`, its formula named by the `input_scaling` and
+`output_scaling` attributes (`prunesweep.scaling`); and a `usage` attribute saying how to load it.
 """
 
 from __future__ import annotations
@@ -18,22 +24,37 @@ import numpy as np
 import xarray as xr
 
 from prunesweep import files
-from prunesweep.export.layer import CSR_KERNEL, ExportedLayer, min_uint
+from prunesweep.export.layer import CSR_KERNEL, ExportedLayer, min_int
 from prunesweep.export.model import ExportedModel
 from prunesweep.network_file import layer_dims
+from prunesweep.scaling import NOTES, STATISTICS, Features, Scaling
 from prunesweep.variables import variable_attrs
 
 FILE_KIND = "prunesweep exported model"
-FILE_VERSION = 1
-#: variables above this many bytes are zlib-compressed; smaller ones are stored contiguous,
-#: since a compressed (chunked) HDF5 variable costs a chunk index that outweighs the saving
+FILE_VERSION = 2
+#: the `usage` attribute: how to run the model, with prunesweep or without it
+USAGE = """\
+Inputs are physical values in the order of attribute input_names (units: coordinate input_units; \
+inputs missing from coordinate input are not read); outputs come in the order of coordinate \
+output, in the units of output_units.
+With prunesweep: from prunesweep.export import load_exported; \
+y = load_exported("MODEL.nc").predict(x)   (x: array (n, n_inputs); scaled=True for scaled values)
+Command line: prunesweep predict MODEL.nc inputs.csv -o outputs.csv   (columns named as the inputs)
+Without prunesweep: numpy_loader.py from prunesweep/export (NumPy, xarray, netCDF4 only): \
+load("MODEL.nc").predict(x); or Keras 3: keras.saving.load_model("MODEL.keras").predict(x), \
+the .keras file written beside this one.
+Layer i computes h @ W_i + b_i (tanh or relu as attribute activation, none on the last layer); \
+W_i is kernel_i, or CSR of its transpose (data_i, indices_i, indptr_i) as attribute storage says.\
+"""
+#: variables above this many bytes are zlib-compressed; below, compression saves less than it
+#: costs (every variable is chunked anyway, for its Fletcher-32 checksum: files.write_netcdf)
 COMPRESS_ABOVE_BYTES = 16384
 #: file attributes that describe the file itself; every other one is the model's `attrs`
 _STRUCTURE_ATTRS = frozenset(
     (
         "title file_version activation n_layers original_widths widths input_names "
         "output_names original_shapes storage reference_batches formats format_choice "
-        "csr_kernel csr_convention source history"
+        "csr_kernel csr_convention source history input_scaling output_scaling usage Conventions"
     ).split()
 )
 
@@ -42,8 +63,8 @@ def _storage(layer: ExportedLayer) -> str:
     """The smaller on disk: dense float32 kernel, or CSR data + indices + indptr."""
     n_in, n_out = layer.shape
     nnz = layer.nnz
-    csr_bytes = nnz * (4 + min_uint(max(n_in - 1, 0)).itemsize)
-    csr_bytes += (n_out + 1) * min_uint(nnz).itemsize
+    csr_bytes = nnz * (4 + min_int(max(n_in - 1, 0)).itemsize)
+    csr_bytes += (n_out + 1) * min_int(nnz).itemsize
     return "csr" if csr_bytes < 4 * n_in * n_out else "dense"
 
 
@@ -65,6 +86,25 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
                 {"long_name": f"original position of the {d}"},
             )
     data, storage = {}, []
+    for d, prefix, features in (
+        ("input", "input", model.inputs),
+        ("output", "output", model.outputs),
+    ):
+        if features is None:
+            continue
+        coords[f"{d}_units"] = ((d,), list(features.units), {"long_name": f"units of the {d}"})
+        coords[f"{d}_long_name"] = (
+            (d,),
+            list(features.long_names),
+            {"long_name": f"long name of the {d}"},
+        )
+        scaling = features.scaling
+        for stat, values in zip(scaling.names, (scaling.first, scaling.second), strict=True):
+            data[f"{prefix}_{stat}"] = (
+                (d,),
+                values,
+                {**variable_attrs(f"{prefix}_{stat}"), "note": NOTES[scaling.kind]},
+            )
     for i, layer in enumerate(model.layers, start=1):
         d_in, d_out = dims[i - 1], dims[i]
         kind = _storage(layer)
@@ -80,12 +120,12 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
             data[f"data_{i}"] = ((f"nnz_{i}",), values, variable_attrs(f"data_{i}"))
             data[f"indices_{i}"] = (
                 (f"nnz_{i}",),
-                indices.astype(min_uint(max(layer.shape[0] - 1, 0))),
+                indices.astype(min_int(max(layer.shape[0] - 1, 0))),
                 {**variable_attrs(f"indices_{i}"), "dimension": d_in},
             )
             data[f"indptr_{i}"] = (
                 (f"ptr_{i}",),
-                indptr.astype(min_uint(int(indptr[-1]))),
+                indptr.astype(min_int(int(indptr[-1]))),
                 {**variable_attrs(f"indptr_{i}"), "dimension": d_out},
             )
         data[f"bias_{i}"] = ((d_out,), layer.bias, variable_attrs(f"bias_{i}"))
@@ -108,16 +148,38 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
         "csr_convention": "CSR of the transposed kernel: one row per output unit of the layer",
         **model.attrs,
     }
+    if model.physical:
+        ds.attrs.update(
+            input_scaling=model.inputs.scaling.kind,
+            output_scaling=model.outputs.scaling.kind,
+            usage=USAGE,
+        )
+    else:
+        ds.attrs["usage"] = USAGE.replace("physical values", "scaled values (no scaling recorded)")
     return ds
 
 
+def _features(ds: xr.Dataset, dim: str) -> Features | None:
+    """The inputs' or outputs' description and scaling recorded in `ds`, or None."""
+    kind = ds.attrs.get(f"{dim}_scaling")
+    if kind is None:
+        return None
+    scaling = Scaling(str(kind), *(ds[f"{dim}_{s}"].values for s in STATISTICS[str(kind)]))
+    return Features(
+        names=tuple(str(v) for v in ds[dim].values),
+        units=tuple(str(v) for v in ds[f"{dim}_units"].values),
+        long_names=tuple(str(v) for v in ds[f"{dim}_long_name"].values),
+        scaling=scaling,
+    )
+
+
 def _encoding(ds: xr.Dataset) -> dict[str, dict]:
-    """Per variable: zlib above COMPRESS_ABOVE_BYTES, else contiguous; no fill values."""
+    """Per variable: zlib above COMPRESS_ABOVE_BYTES, else none; no fill values."""
     return {
         name: (
             {"zlib": True, "complevel": 4, "shuffle": True, "_FillValue": None}
             if var.nbytes > COMPRESS_ABOVE_BYTES
-            else {"contiguous": True, "_FillValue": None}
+            else {"_FillValue": None}
         )
         for name, var in ds.data_vars.items()
     }
@@ -136,7 +198,7 @@ def save_exported(model: ExportedModel, path: str | os.PathLike, *, step: str = 
 
 def load_exported(path: str | os.PathLike) -> ExportedModel:
     """Inverse of `save_exported`; the formats are the recorded ones (not measured again)."""
-    ds = files.open_netcdf(path, kind="exported model")
+    ds = files.open_netcdf(path, kind="exported model", verify=False)
     if ds.attrs.get("title") != FILE_KIND:
         raise files.SchemaError(f"exported model file {path}: not a {FILE_KIND} file")
     try:
@@ -170,7 +232,7 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
                     csr=csr,
                 )
             )
-        return ExportedModel(
+        model = ExportedModel(
             layers=layers,
             activation=str(ds.attrs["activation"]),
             kept=kept,
@@ -180,6 +242,12 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
             reference_batches=tuple(json.loads(ds.attrs["reference_batches"])),
             choice=str(ds.attrs.get("format_choice", "forced")),
             attrs={k: v for k, v in ds.attrs.items() if k not in _STRUCTURE_ATTRS},
+            inputs=_features(ds, "input"),
+            outputs=_features(ds, "output"),
         )
+    except files.SchemaError:
+        raise
     except (KeyError, ValueError) as err:
         raise files.SchemaError(f"exported model file {path}: {err}") from err
+    files.check_digest(ds, path, kind="exported model")  # after the checks that say more
+    return model

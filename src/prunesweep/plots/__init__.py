@@ -16,34 +16,45 @@ matplotlib.use("Agg")
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from prunesweep.plots import fields  # noqa: E402
-from prunesweep.plots.common import label, tidy  # noqa: E402
+from prunesweep.plots.common import label, style, tidy  # noqa: E402
 from prunesweep.plots.connections import output_connections  # noqa: E402
 from prunesweep.plots.curves import loss_vs_sparsity, loss_vs_tradeoff, pqi_vs_level  # noqa: E402
+from prunesweep.plots.drawing import network_drawing  # noqa: E402
+from prunesweep.plots.fields import (  # noqa: E402
+    error_vs_nodes_figure,
+    field_reconstruction_figure,
+    size_vs_data_figure,
+)
 from prunesweep.plots.selection import (  # noqa: E402
     input_connections,
     layer_sparsity,
     selected_sparsity,
 )
+from prunesweep.plots.training import training_curves, weight_magnitudes  # noqa: E402
 
 __all__ = [
     "draw",
-    "draw_fields",
-    "fields",
+    "error_vs_nodes_figure",
+    "field_reconstruction_figure",
     "input_connections",
     "label",
     "layer_sparsity",
     "loss_vs_sparsity",
     "loss_vs_tradeoff",
+    "network_drawing",
     "output_connections",
     "pqi_vs_level",
     "selected_sparsity",
+    "size_vs_data_figure",
+    "style",
     "tidy",
+    "training_curves",
+    "weight_magnitudes",
 ]
 
 
 # ------------------------------------------------------------------ report items
-# One function per entry of prunesweep.report_items.ITEMS, all with the same signature.
+# One function per figure of prunesweep.report_items.ITEMS; each takes the item's inputs by name.
 
 
 def _threshold_split(selection: xr.Dataset) -> dict:
@@ -89,22 +100,26 @@ def layer_sparsity_figure(metrics, selection, *, palette="colorblind") -> Figure
     return layer_sparsity(metrics, selection, palette=palette)
 
 
-def _function(name: str, inputs: str):
+def network_drawing_figure(metrics, selection, levels, *, palette="colorblind") -> Figure:
+    return network_drawing(metrics, selection, levels, palette=palette)
+
+
+def training_curves_figure(metrics, networks, *, palette="colorblind") -> Figure:
+    return training_curves(networks, palette=palette)
+
+
+def weight_magnitudes_figure(metrics, networks, *, palette="colorblind") -> Figure:
+    return weight_magnitudes(networks, palette=palette)
+
+
+def draw(name: str, **inputs) -> Figure:
+    """The figure of report item `name` (prunesweep.report_items.ITEMS), in the one style.
+
+    `inputs`: the item's inputs by name (metrics=, selection=, ...) and `palette=`.
+    """
     from prunesweep.report_items import ITEMS
 
-    if name not in ITEMS:
+    if name not in ITEMS or ITEMS[name].kind != "figure":
         raise ValueError(f"unknown figure {name!r}; known: {sorted(ITEMS)}")
-    if ITEMS[name].inputs != inputs:
-        raise ValueError(f"figure {name!r} is drawn from {ITEMS[name].inputs!r}, not {inputs!r}")
-    function = ITEMS[name].function
-    return globals().get(function) or getattr(fields, function)
-
-
-def draw(name: str, metrics: xr.Dataset, selection: xr.Dataset, **options) -> Figure:
-    """The figure of report item `name` (prunesweep.report_items.ITEMS) from a task's summary."""
-    return _function(name, "summary")(metrics, selection, **options)
-
-
-def draw_fields(name: str, reconstruction: xr.Dataset, **options) -> Figure:
-    """The figure of a "fields" report item from prunesweep.reconstruct.reconstruction's output."""
-    return _function(name, "fields")(reconstruction, **options)
+    with style():
+        return globals()[ITEMS[name].function](**inputs)

@@ -12,13 +12,23 @@ import seaborn as sns  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from prunesweep.plots.common import _mean_sd_by_level, diverged_levels, diverged_note, label, tidy  # noqa: E402
+from prunesweep.plots.common import (  # noqa: E402
+    MAX_COLUMNS,
+    _mean_sd_by_level,
+    diverged_levels,
+    diverged_note,
+    label,
+    legend_below,
+    panel_grid,
+    tidy,
+)
 
 
 def loss_vs_sparsity(
     metrics: xr.Dataset, *, threshold: float, split: str = "val", palette: str = "colorblind"
 ) -> Figure:
-    """One panel per (arch, method); one line per seed; threshold and dense baseline drawn.
+    """One panel per (arch, method), methods wrapped in rows of three; one line per seed;
+    threshold and dense baseline drawn.
 
     Diverged levels are marked with a red x where their loss is finite, and all of them (also
     those whose loss is not, which no axis can show) are listed under the panels.
@@ -26,47 +36,46 @@ def loss_vs_sparsity(
     loss = f"{split}_loss"
     diverged = diverged_levels(metrics, loss)
     df = tidy(metrics, [loss, "sparsity"])
-    df["seed"] = df["seed"].astype(str)
-    with sns.axes_style("ticks"):
-        g = sns.relplot(
-            data=df,
-            x="sparsity",
-            y=loss,
-            hue="seed",
-            col="method",
-            row="arch",
-            kind="line",
-            marker="o",
-            markersize=4,
-            palette=palette,
-            height=3,
-            aspect=1.3,
-            facet_kws={"sharey": True, "margin_titles": True},
-        )
+    archs = list(dict.fromkeys(df["arch"]))
+    methods = list(dict.fromkeys(df["method"]))
+    seeds = list(dict.fromkeys(df["seed"]))
+    colours = dict(zip(seeds, sns.color_palette(palette, len(seeds)), strict=True))
+    fig, panels = panel_grid(archs, methods)
     dense = df[df["level"] == 0].groupby("arch")[loss].mean()
-    for (arch, _method), ax in g.axes_dict.items():
+    for (arch, method), ax in panels.items():
+        part = df[(df["arch"] == arch) & (df["method"] == method)]
+        for seed in seeds:
+            line = part[part["seed"] == seed].sort_values("level")
+            ax.plot(line["sparsity"], line[loss], marker="o", ms=3.5, lw=1.2,
+                    color=colours[seed], label=f"seed {seed}")  # fmt: skip
         ax.set_yscale("log")
         ax.axhline(threshold, color="crimson", lw=1, ls="--", label="threshold")
         if arch in dense.index:
             ax.axhline(dense[arch], color="0.4", lw=1, ls=":", label="dense (mean)")
-        here = diverged[(diverged["arch"] == arch) & (diverged["method"] == _method)]
+        here = diverged[(diverged["arch"] == arch) & (diverged["method"] == method)]
         here = here[np.isfinite(here[loss]) & np.isfinite(here["sparsity"])]
         if len(here):
-            ax.scatter(
-                here["sparsity"],
-                here[loss],
-                marker="x",
-                s=60,
-                color="crimson",
-                zorder=5,
-                label="diverged",
-            )
-    g.set_axis_labels(label("sparsity"), label(loss))
-    g.figure.suptitle(f"{split} loss after retraining at each sparsity level", y=1.02)
+            ax.scatter(here["sparsity"], here[loss], marker="x", s=60, color="crimson",
+                       zorder=5, label="diverged")  # fmt: skip
+    fig.supxlabel(label("sparsity"))
+    fig.supylabel(label(loss))
+    fig.tight_layout()
+    handles, labels = _unique_legend(panels.values())
+    legend_below(fig, handles, labels)
     note = diverged_note(diverged)
     if note:
-        g.figure.text(0.01, 0.0, note, ha="left", va="top", fontsize=8, color="crimson")
-    return g.figure
+        fig.text(0.01, -0.06, note, ha="left", va="top", fontsize=8, color="crimson")
+    sns.despine(fig=fig)
+    return fig
+
+
+def _unique_legend(axes):
+    """Handles and labels of all panels, each label once."""
+    seen = {}
+    for ax in axes:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(text, handle)
+    return list(seen.values()), list(seen)
 
 
 def loss_vs_tradeoff(
@@ -87,10 +96,9 @@ def loss_vs_tradeoff(
     archs = list(dict.fromkeys(stats["arch"]))
     methods = list(dict.fromkeys(stats["method"]))
     colours = dict(zip(methods, sns.color_palette(palette, len(methods)), strict=True))
-    with sns.axes_style("ticks"):
-        fig, axes = plt.subplots(
-            1, len(archs), figsize=(4.2 * len(archs), 3.6), squeeze=False, sharey=True
-        )
+    fig, axes = plt.subplots(
+        1, len(archs), figsize=(4.6 * len(archs), 3.8), squeeze=False, sharey=True
+    )
     for ax, arch in zip(axes[0], archs, strict=True):
         for method in methods:
             part = stats[(stats["arch"] == arch) & (stats["method"] == method)]
@@ -121,20 +129,20 @@ def loss_vs_tradeoff(
 def pqi_vs_level(metrics: xr.Dataset, *, palette: str = "colorblind") -> Figure:
     """PQ Index of the retrained network at each level, mean ± sd over seeds, per method."""
     df = tidy(metrics, ["pqi"])
-    with sns.axes_style("ticks"):
-        g = sns.relplot(
-            data=df,
-            x="level",
-            y="pqi",
-            hue="method",
-            col="arch",
-            kind="line",
-            errorbar="sd",
-            marker="o",
-            markersize=4,
-            palette=palette,
-            height=3.2,
-            aspect=1.2,
-        )
+    g = sns.relplot(
+        data=df,
+        x="level",
+        y="pqi",
+        hue="method",
+        col="arch",
+        col_wrap=min(MAX_COLUMNS, df["arch"].nunique()),
+        kind="line",
+        errorbar="sd",
+        marker="o",
+        markersize=4,
+        palette=palette,
+        height=3.4,
+        aspect=1.25,
+    )
     g.set_axis_labels("pruning level (0 = dense)", label("pqi"))
     return g.figure

@@ -210,8 +210,8 @@ def size_vs_data(metrics: xr.Dataset, *, palette: str = "colorblind") -> Figure:
 
 
 # ------------------------------------------------------------------ report items
-# prunesweep.report_items names these; summary items take (metrics, selection), field items the
-# Dataset of prunesweep.reconstruct.reconstruction.
+# prunesweep.report_items names these; each takes the item's inputs by name: (metrics, selection),
+# or `fields`, the Dataset of prunesweep.reconstruct.reconstruction.
 
 
 def field_reconstruction_figure(fields, *, palette="colorblind") -> Figure:

@@ -93,3 +93,13 @@ class Task(Protocol):
         self, settings: Mapping[str, Any], *, progress: Progress | None = None, workers: int = 1
     ) -> TaskData:
         """Simulate the task with `workers` processes and return its labelled samples."""
+
+
+#: Optional methods of a task, used at start-up when the task defines them (`getattr`):
+#:
+#: - `memory_bytes(settings, *, workers) -> int`: about how much memory `build` and writing the
+#:   dataset need at their peak, all `workers` processes together; a config asking for more
+#:   than the machine (or the simulate job's `mem_mb`) has is refused before any job runs.
+#: - `io_widths(settings) -> (n_inputs, n_outputs)`: the network's input and output widths,
+#:   known without simulating; lets start-up check what each pruning level removes per layer.
+OPTIONAL_METHODS = ("memory_bytes", "io_widths")

@@ -25,7 +25,7 @@ STATE_LONG_NAMES = (
 )
 
 CONTROL_NAMES = ("F", "alpha", "tau")
-CONTROL_UNITS = ("dyn", "rad", "dyn cm")
+CONTROL_UNITS = ("dyne", "rad", "dyne cm")
 CONTROL_LONG_NAMES = (
     "wing force magnitude",
     "wing force angle from the head-thorax long axis",
@@ -59,7 +59,7 @@ INPUT_LONG_NAMES = (
 )
 
 OUTPUT_NAMES = ("Fx", "Fy", "tau", "xdot_f", "ydot_f", "phidot_f", "thetadot_f")
-OUTPUT_UNITS = ("dyn", "dyn", "dyn cm", "cm s-1", "cm s-1", "rad s-1", "rad s-1")
+OUTPUT_UNITS = ("dyne", "dyne", "dyne cm", "cm s-1", "cm s-1", "rad s-1", "rad s-1")
 OUTPUT_LONG_NAMES = (
     "wing force along the head-thorax axis, F cos(alpha) (body frame)",
     "wing force across the head-thorax axis, F sin(alpha) (body frame)",

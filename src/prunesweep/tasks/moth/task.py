@@ -81,6 +81,18 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+#: memory of a simulate job at its peak: each process's interpreter and libraries (about 110 MB
+#: of RSS after the imports), per sample (results, network inputs and targets, the labelled
+#: dataset), per sample of a chunk in each worker (the integrator's working arrays), and the
+#: legacy stream's 1,000,000-row draws. The per-sample terms are measured ones (tracemalloc: about
+#: 410 and 2,240 bytes) with a margin; tests/unit/test_preflight.py checks them against a
+#: measurement.
+PROCESS_BYTES = 150_000_000
+BYTES_PER_SAMPLE = 600
+BYTES_PER_CHUNK_SAMPLE = 3000
+ORIGINAL_SAMPLING_BYTES = 100_000_000
+
+
 def _setting(settings: Mapping[str, Any], key: str) -> Any:
     return settings[key] if key in settings else SCHEMA[key]["default"]
 
@@ -138,6 +150,21 @@ class MothTask:
                     f"expected every split to get at least 1 sample (raise n_samples or "
                     f"fractions.{split})"
                 )
+
+    def memory_bytes(self, settings: Mapping[str, Any], *, workers: int = 1) -> int:
+        """About the peak memory of `build` and of writing its dataset, all processes together
+        (the job's own and, with more than one worker, each worker's; see PROCESS_BYTES)."""
+        n = int(_setting(settings, "n_samples"))
+        chunk = min(int(_setting(settings, "chunk_size")), n)
+        workers = max(1, int(workers))
+        processes = 1 + workers if workers > 1 else 1
+        extra = ORIGINAL_SAMPLING_BYTES if _setting(settings, "sampling") == "original" else 0
+        arrays = BYTES_PER_SAMPLE * n + BYTES_PER_CHUNK_SAMPLE * chunk * workers
+        return PROCESS_BYTES * processes + arrays + extra
+
+    def io_widths(self, settings: Mapping[str, Any]) -> tuple[int, int]:
+        """The network's inputs and outputs: 10 and 7, whatever the settings."""
+        return len(names.INPUT_NAMES), len(names.OUTPUT_NAMES)
 
     def build(
         self, settings: Mapping[str, Any], *, progress: Progress | None = None, workers: int = 1
