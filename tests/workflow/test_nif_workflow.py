@@ -40,7 +40,7 @@ def test_wave_dataset_is_a_labelled_field(nif_run):
         assert ds["field"].dims == ("run", "t", "x") and ds["field"].shape == (1, 20, 60)
         assert ds.attrs["input_scaling"] == "symmetric" and ds.attrs["target_scaling"] == "standard"
         np.testing.assert_array_equal(ds["split"].values, ds["point_split"].values.ravel())
-        assert ds.attrs["omega"] == 70.0 and ds.attrs["config_hash"]
+        assert ds.attrs["omega"] == CFG["tasks"]["wave"]["omega"] and ds.attrs["config_hash"]
 
 
 def test_only_the_nif_is_pruned_by_pnif_and_its_nodes_go_whole(nif_run):
@@ -62,13 +62,13 @@ def test_metrics_hold_nif_measures_and_the_moth_keeps_its_own(nif_run):
     with xr.open_dataset(nif_run / "results/summary/wave/metrics.nc") as ds:
         assert list(ds["method"].values) == ["magnitude", "pnif"]
         assert ds["shape_active_nodes"].dims == ("arch", "method", "seed", "level", "shape_layer")
-        pnif_nodes = ds["shape_nodes"].sel(method="pnif").isel(arch=0)
+        pnif_nodes = ds["shape_nodes"].sel({"method": "pnif"}).isel(arch=0)
         expected = [2 * WIDTH] + [2 * (WIDTH - prune_count(WIDTH, s)) for s in PNIF]
         assert (pnif_nodes.values == np.array(expected)[None, :]).all()
-        assert (ds["shape_nodes"].sel(method="magnitude") == 2 * WIDTH).all()
+        assert (ds["shape_nodes"].sel({"method": "magnitude"}) == 2 * WIDTH).all()
         assert (
-            ds["shape_flops"].sel(method="pnif").isel(level=-1)
-            < ds["shape_flops_dense"].sel(method="pnif").isel(level=-1)
+            ds["shape_flops"].sel({"method": "pnif"}).isel(level=-1)
+            < ds["shape_flops_dense"].sel({"method": "pnif"}).isel(level=-1)
         ).all()
         for split in ("train", "val", "test"):
             assert np.isfinite(ds[f"rel_l2_{split}"]).all()
@@ -98,7 +98,7 @@ def test_selection_uses_the_tasks_own_threshold_and_exports_a_smaller_nif(nif_ru
         levels = sel["selected_level"].sel(arch="nif")
         for method in ("magnitude", "pnif"):
             for seed in SEEDS:
-                level = int(levels.sel(method=method, seed=seed))
+                level = int(levels.sel({"method": method, "seed": seed}))
                 path = nif_run / f"results/models/wave/nif/seed{seed}/{method}.nc"
                 if level < 0:
                     continue
@@ -124,7 +124,10 @@ def test_field_figures_exist_for_the_nif_task_only(nif_run):
     moth = sorted(p.name for p in (nif_run / "results/figures/moth").glob("*.png"))
     assert {"field_reconstruction.png", "error_vs_nodes.png", "size_vs_data.png"} <= set(wave)
     assert not {"field_reconstruction.png", "error_vs_nodes.png"} & set(moth)
-    assert len(wave) == len(moth) + 3
+    # a task of NIFs alone gets no MLP-only item (connections, the network drawing)
+    mlp_only = {"input_connections.png", "output_connections.png", "network_drawing.png"}
+    assert mlp_only <= set(moth) and not mlp_only & set(wave)
+    assert len(wave) == len(moth) - len(mlp_only) + 3
     for name in ("field_reconstruction.png", "error_vs_nodes.png", "size_vs_data.png"):
         data = (nif_run / "results/figures/wave" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
@@ -133,3 +136,35 @@ def test_field_figures_exist_for_the_nif_task_only(nif_run):
 def test_rerun_has_nothing_to_do(nif_run):
     out = snakemake(nif_run, "-n", "--configfile", str(CONFIG))
     assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_nif_exports_have_main_s_outputs_and_the_results_verify(nif_run):
+    """The one export stage gives a NIF main's three outputs: the model, a note-only .keras zip
+    (a NIF has no Keras form) and timings JSON in compare's shape; the report's tables read it,
+    and `prunesweep verify` accepts every file (digests and the lineage chain)."""
+    import json
+    import zipfile
+
+    from prunesweep import verify
+
+    for method in ("magnitude", "pnif"):
+        for seed in SEEDS:
+            stem = f"wave/nif/seed{seed}/{method}"
+            with zipfile.ZipFile(nif_run / f"results/models/{stem}.keras") as archive:
+                assert archive.namelist() == ["note.txt"]
+                assert "NIF" in archive.read("note.txt").decode()
+            timings = json.loads((nif_run / f"results/benchmarks/export/{stem}.json").read_text())
+            assert timings["batches"] == [1, 64, 4096]
+            assert {"arch": "nif", "method": method, "seed": seed}.items() <= timings.items()
+            for part in ("dense", "exported"):
+                assert len(timings[part]["seconds_per_call"]) == 3
+                assert timings[part]["file_bytes"] > 0
+            model = nif_run / f"results/models/{stem}.nc"
+            assert timings["exported"]["file_bytes"] == model.stat().st_size
+    with xr.open_dataset(nif_run / "results/summary/wave/networks.nc") as ds:
+        assert ds.attrs["task"] == "wave"
+    for table in ("answer", "study", "training", "exported"):
+        page = (nif_run / f"results/tables/wave/{table}.html").read_text()
+        assert "<table" in page and "nif" in page
+    assert "active ShapeNet nodes" in (nif_run / "results/tables/wave/answer.html").read_text()
+    assert verify.verify_results(nif_run / "results") == []
