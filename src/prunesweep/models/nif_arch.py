@@ -96,6 +96,11 @@ def _shape_setting(arch: Mapping, key: str) -> Any:
     return shape[key] if key in shape else SHAPE_SCHEMA["properties"][key]["default"]
 
 
+def shape_widths(arch: Mapping) -> tuple[int, ...]:
+    """ShapeNet's hidden widths from the architecture settings (defaults filled in)."""
+    return (int(_shape_setting(arch, "width")),) * (int(_shape_setting(arch, "layers")) + 1)
+
+
 def spec(arch: Mapping, inputs: Sequence[str], outputs: Sequence[str]) -> NifSpec:
     """The NIF's spec from its architecture settings and the dataset's names."""
     check(arch, inputs, outputs)
@@ -108,8 +113,7 @@ def spec(arch: Mapping, inputs: Sequence[str], outputs: Sequence[str]) -> NifSpe
         shape=ShapeSpec(
             n_in=len(shape_inputs),
             n_out=len(outputs),
-            widths=(int(_shape_setting(arch, "width")),)
-            * (int(_shape_setting(arch, "layers")) + 1),
+            widths=shape_widths(arch),
             activation=str(_shape_setting(arch, "activation")),
             residual=bool(_shape_setting(arch, "residual")),
             omega_0=float(_shape_setting(arch, "omega_0")),
