@@ -131,8 +131,10 @@ def write_netcdf(
     digest and with Fletcher-32 checksums on every variable that has a dimension.
 
     `encoding` maps variable names to NetCDF encoding keys merged over the default below (e.g. a
-    writer of small files that compresses sooner): the caller's keys win, except that checksums
-    are always on (they need chunked storage, so `contiguous` is dropped). Scalars cannot be
+    writer of small files that compresses sooner): the caller's keys win. A variable the caller
+    stores `contiguous` has no checksum (HDF5 checksums chunks only) and is covered by the digest
+    alone: the exported models do so for their small variables, where a chunk index per variable
+    would make the file several times larger than its numbers. Scalars cannot be
     chunked in HDF5: the digest alone covers them. On return `ds.attrs["digest"]` is the digest.
     """
     path = Path(path)
@@ -162,8 +164,8 @@ def write_netcdf(
     for name, keys in (encoding or {}).items():
         merged[name] = {**merged.get(name, {}), **keys}
     for name, var in ds.variables.items():
-        if var.ndim:
-            keys = {k: v for k, v in merged.get(name, {}).items() if k != "contiguous"}
+        keys = merged.get(name, {})
+        if var.ndim and not keys.get("contiguous"):
             merged[name] = {**keys, "fletcher32": True}
     sealed: dict = {}
 

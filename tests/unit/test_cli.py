@@ -8,6 +8,7 @@ import io
 import tomllib
 import types
 
+import netCDF4
 import numpy as np
 import pytest
 import xarray as xr
@@ -193,7 +194,7 @@ def test_show_says_what_a_file_is(capsys, tmp_path, model_file):
     assert code == 0 and lines[0] == f"{path}: exported model (task moth, arch t, seed 1, level 2)"
     assert lines[1].startswith("exported 10-24-16-7 -> ")
     assert lines[2].startswith("reads in0 [cm s-0], in1 [cm s-1]")
-    assert lines[-1] == "digest: none recorded"
+    assert lines[-1].startswith("digest: sha256:") and lines[-1].endswith("recorded and verified")
     assert lines[-2] == "provenance: export - prunesweep 0.1.0 (CF-1.8)"
     net = random_pruned(random_network(), 0.5)
     net.attrs.update(level=3, method="magnitude", final_val_loss=0.01, epochs=4, config_hash="abc")
@@ -208,6 +209,10 @@ def test_show_says_what_a_file_is(capsys, tmp_path, model_file):
     total = sum(lay.kernel.size for lay in net.layers)
     assert f"weight sparsity {1 - live / total:.3f}, {live:,} live weights" in lines[1]
     assert "settings: config_hash abc" in out
+    with netCDF4.Dataset(level, "a") as nc:  # changed behind prunesweep's back
+        nc.setncattr("epochs", 5)
+    last = run(capsys, "show", str(level))[1].splitlines()[-1]
+    assert last.startswith("digest: MISMATCH, recorded sha256:"), last
     other = files.write_netcdf(xr.Dataset(attrs={"title": "rainfall"}), tmp_path / "rain.nc")
     err = one_line_error(capsys, "show", str(other), command="show")
     assert "is not a prunesweep file" in err and "'rainfall'" in err

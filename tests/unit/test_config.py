@@ -8,7 +8,26 @@ from prunesweep.runs import settings_hash
 from tests.conftest import ROOT
 
 SCHEMA = ROOT / "config" / "schema.yaml"
-DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def _merged(*names: str) -> dict:
+    """The configs merged as `snakemake --configfile A B` merges them: key by key, B over A."""
+
+    def merge(base: dict, over: dict) -> dict:
+        out = dict(base)
+        for key, value in over.items():
+            both = isinstance(value, dict) and isinstance(out.get(key), dict)
+            out[key] = merge(out[key], value) if both else value
+        return out
+
+    cfg: dict = {}
+    for name in names:
+        cfg = merge(cfg, yaml.safe_load((ROOT / name).read_text()))
+    return cfg
+
+
+#: the default sweep with every method (config/methods.yaml), so every kind's keys are checked
+DEFAULT = _merged("config/config.yaml", "config/methods.yaml")
 
 
 @pytest.mark.parametrize(
@@ -16,6 +35,7 @@ DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     [
         "config/config.yaml",
         "config/paper.yaml",
+        "config/reproduce.yaml",
         "config/nif_ks.yaml",
         "tests/config/tiny.yaml",
         "tests/config/tiny_nif.yaml",
@@ -25,6 +45,21 @@ def test_shipped_configs_are_valid(name):
     cfg = psconfig.load(ROOT / name, SCHEMA)
     assert cfg["selection"]["threshold"] > 0
     assert cfg["resources"]["default"]["threads"] >= 1  # schema defaults are filled in
+
+
+def test_methods_config_adds_every_method_kind_to_the_default(tmp_path):
+    path = tmp_path / "merged.yaml"
+    path.write_text(yaml.safe_dump(DEFAULT))
+    cfg = psconfig.load(path, SCHEMA)
+    kinds = {m["kind"] for m in cfg["methods"].values()}
+    assert kinds == {"magnitude", "nodal", "random", "lottery", "sap", "pnif"}
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert set(default["methods"]) < set(cfg["methods"])
+    assert {k: v for k, v in cfg.items() if k != "methods"} == {
+        k: v
+        for k, v in psconfig.load(ROOT / "config/config.yaml", SCHEMA).items()
+        if k != "methods"
+    }
 
 
 def test_paper_config_is_the_published_protocol():
@@ -64,11 +99,11 @@ BAD = [
     ("seeds", [], "'seeds' has value []"),
     ("seeds", [1, 1], "distinct seeds"),
     ("seeds", [1, -2], "'seeds.1' has value -2"),
-    ("architectures.narrow.task", "fly", "one of the tasks ['moth', 'wave']"),
-    ("architectures.narrow.hidden", [], "'architectures.narrow.hidden' has value []"),
-    ("architectures.narrow.hidden", [32, 0], "'architectures.narrow.hidden.1' has value 0"),
-    ("architectures.narrow.activation", "gelu", "one of ['tanh', 'relu']"),
-    ("architectures.narrow.hidden", DELETE, "'hidden' is a required property"),
+    ("architectures.base.task", "fly", "one of the tasks ['moth', 'wave']"),
+    ("architectures.base.hidden", [], "'architectures.base.hidden' has value []"),
+    ("architectures.base.hidden", [32, 0], "'architectures.base.hidden.1' has value 0"),
+    ("architectures.base.activation", "gelu", "one of ['tanh', 'relu']"),
+    ("architectures.base.hidden", DELETE, "'hidden' is a required property"),
     ("methods.magnitude.kind", "pruneall", "'methods.magnitude.kind' has value \"pruneall\""),
     ("methods.magnitude.scope", "galaxy", "methods.magnitude"),
     ("methods.nodal.schedule", [0.3, 0.2], "'methods.nodal.schedule'"),
@@ -89,9 +124,9 @@ BAD = [
     ("architectures.nif.shape_inputs", ["t", "x"], "leave no input for ParameterNet"),
     ("architectures.nif.methods", ["nodal"], "kind 'nodal' prunes ['mlp'] models, not 'nif'"),
     ("architectures.nif.methods", ["prune"], "'architectures.nif.methods' lists 'prune'"),
-    ("architectures.narrow.methods", ["pnif"], "kind 'pnif' prunes ['nif'] models, not 'mlp'"),
-    ("architectures.narrow.latent_dim", 2, "'architectures.narrow.latent_dim' is not a known key"),
-    ("architectures.narrow.training", {"dense": {"batch_size": 0}}, "training.dense.batch_size'"),
+    ("architectures.base.methods", ["pnif"], "kind 'pnif' prunes ['nif'] models, not 'mlp'"),
+    ("architectures.base.latent_dim", 2, "'architectures.base.latent_dim' is not a known key"),
+    ("architectures.base.training", {"dense": {"batch_size": 0}}, "training.dense.batch_size'"),
     ("methods", {"pnif": {"kind": "pnif"}}, "no method can prune its 'mlp' model"),
     ("selection.thresholds", {"fly": 0.1}, "'selection.thresholds.fly' names no task"),
     ("selection.thresholds", {"wave": 0}, "'selection.thresholds.wave' has value 0"),

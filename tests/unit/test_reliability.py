@@ -11,18 +11,16 @@ import stat
 import numpy as np
 import pytest
 import xarray as xr
-import yaml
 
 from prunesweep import config as psconfig
 from prunesweep import data, files, joblog, network_file, plots, summary
 from prunesweep.evaluate import evaluate_level
 from prunesweep.selection import select_levels
 from tests.conftest import ROOT, random_network
-from tests.unit.test_config import DELETE, set_key  # noqa: F401
+from tests.unit.test_config import DEFAULT, DELETE, set_key  # noqa: F401
 from tests.unit.test_evaluate import splits_for
 
 SCHEMA = ROOT / "config" / "schema.yaml"
-DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
 # ----------------------------------------------------------------------------- writes

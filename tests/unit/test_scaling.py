@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from prunesweep import data
+from prunesweep import data, files
 from prunesweep.scaling import Features, Scaling
 
 RNG = np.random.default_rng(0)
@@ -91,7 +91,7 @@ def _dataset(tmp_path, kind="minmax"):
     for name in ds.data_vars:
         ds[name].attrs.update(units="1", long_name=name)
     path = tmp_path / "data.nc"
-    ds.to_netcdf(path)
+    files.write_netcdf(ds, path)
     return path, values
 
 

@@ -110,6 +110,26 @@ def _exported(path: Path) -> str:
     return "\n".join(lines)
 
 
+def _digest_line(path: Path, attrs: dict) -> str:
+    """Whether the file's contents still match the digest it recorded (prunesweep.digest)."""
+    from prunesweep.digest import DIGEST_ATTR, DigestReadError, file_digest
+    from prunesweep.files import short_digest
+
+    recorded = attrs.get(DIGEST_ATTR)
+    if recorded is None:
+        return "digest: none recorded"
+    try:
+        computed = file_digest(path)
+    except DigestReadError as err:
+        return f"digest: {short_digest(recorded)} recorded, the file cannot be read ({err})"
+    if computed == recorded:
+        return f"digest: {short_digest(recorded)} recorded and verified"
+    return (
+        f"digest: MISMATCH, recorded {short_digest(recorded)}, contents {short_digest(computed)}:"
+        " the file was changed after it was written"
+    )
+
+
 def describe(path: str | Path) -> str:
     """The lines `show` prints for `path`."""
     path = Path(path)
@@ -149,12 +169,7 @@ def describe(path: str | Path) -> str:
     lines.append(f"settings: {settings}")
     history = "; ".join(str(attrs.get("history", "")).splitlines()) or "none recorded"
     lines.append(f"provenance: {history} ({attrs.get('Conventions', 'no Conventions')})")
-    digests = {k: v for k, v in attrs.items() if "digest" in k.lower()}
-    if digests:
-        recorded = ", ".join(f"{k} {v}" for k, v in sorted(digests.items()))
-        lines.append(f"digest: {recorded} recorded; `prunesweep verify` checks it")
-    else:
-        lines.append("digest: none recorded")
+    lines.append(_digest_line(path, attrs))
     return "\n".join(lines)
 
 

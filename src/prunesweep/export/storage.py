@@ -46,8 +46,8 @@ the .keras file written beside this one.
 Layer i computes h @ W_i + b_i (tanh or relu as attribute activation, none on the last layer); \
 W_i is kernel_i, or CSR of its transpose (data_i, indices_i, indptr_i) as attribute storage says.\
 """
-#: variables above this many bytes are zlib-compressed; below, compression saves less than it
-#: costs (every variable is chunked anyway, for its Fletcher-32 checksum: files.write_netcdf)
+#: variables above this many bytes are zlib-compressed (chunked, with a Fletcher-32 checksum);
+#: smaller ones are stored contiguous, since a chunk index per variable outweighs the saving
 COMPRESS_ABOVE_BYTES = 16384
 #: file attributes that describe the file itself; every other one is the model's `attrs`
 _STRUCTURE_ATTRS = frozenset(
@@ -174,15 +174,24 @@ def _features(ds: xr.Dataset, dim: str) -> Features | None:
 
 
 def _encoding(ds: xr.Dataset) -> dict[str, dict]:
-    """Per variable: zlib above COMPRESS_ABOVE_BYTES, else none; no fill values."""
-    return {
-        name: (
-            {"zlib": True, "complevel": 4, "shuffle": True, "_FillValue": None}
-            if var.nbytes > COMPRESS_ABOVE_BYTES
-            else {"_FillValue": None}
-        )
-        for name, var in ds.data_vars.items()
-    }
+    """Per variable: zlib above COMPRESS_ABOVE_BYTES, else contiguous; no fill values.
+
+    Contiguous variables carry no Fletcher-32 checksum (files.write_netcdf): the file's digest
+    covers them. A variable with a dimension of length 0 (a layer shrunk to nothing) stays
+    chunked: netCDF-4 makes a length-0 dimension unlimited, and an unlimited variable cannot be
+    contiguous.
+    """
+    encoding = {}
+    for name, var in ds.variables.items():
+        if var.nbytes > COMPRESS_ABOVE_BYTES:
+            encoding[name] = {"zlib": True, "complevel": 4, "shuffle": True}
+        elif var.size and var.ndim and var.dtype.kind != "O":
+            encoding[name] = {"contiguous": True}
+        else:
+            encoding[name] = {}
+        if name in ds.data_vars:
+            encoding[name]["_FillValue"] = None
+    return encoding
 
 
 def save_exported(model: ExportedModel, path: str | os.PathLike, *, step: str = "export") -> Path:
