@@ -40,9 +40,10 @@ rule collect_networks:
         runtime=get_resource("aggregate", "runtime"),
         attempt=job_attempt,
     params:
-        methods=list(config["methods"]),
+        methods=get_task_methods,
         archs=get_archs,
         seeds=config["seeds"],
+        methods_of=get_methods_of,
     script:
         "../scripts/collect_networks.py"
 

@@ -284,13 +284,15 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
     log(f"selected levels: {ds['selected_level'].values.tolist()} ({none} without a level)")
 
 
-def collect_networks(level_files, dense_files, output: str, *, methods, archs, seeds, task):
+def collect_networks(
+    level_files, dense_files, output: str, *, methods, archs, seeds, task, methods_of=None
+):
     """networks.nc of a task: histories, early stopping, |w| histograms and device."""
     from prunesweep.network_summary import collect_networks as collect
 
     paths = [*dense_files, *level_files]
     log(f"reading {len(paths)} network files")
-    ds = collect(paths, methods=methods, archs=archs, seeds=seeds)
+    ds = collect(paths, methods=methods, archs=archs, seeds=seeds, methods_of=methods_of)
     ds.attrs.update(task=task)
     files.write_netcdf(ds, output, step=f"collect_networks {task}")
     log(f"trained on: {ds.attrs['devices']} ({ds.attrs['software']})")
