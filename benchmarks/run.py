@@ -33,12 +33,13 @@ SECTIONS = {
     "jobs": "bench_jobs",
     "training": "bench_training",
     "scheduling": "bench_scheduling",
+    "nif": "bench_nif",
 }
 COLUMNS = ("what", "ours", "baseline", "ratio", "target", "status")
 #: environment per section. NumPy inference runs OpenBLAS single-threaded: on a shared 2-core
 #: machine a 2-thread OpenBLAS call waits for its second thread to be scheduled, and a 0.25 ms
 #: matrix product then takes tens of ms (a known cost of small matrix products on 2-thread BLAS).
-SECTION_ENV = {"export": {"OPENBLAS_NUM_THREADS": "1"}}
+SECTION_ENV = {"export": {"OPENBLAS_NUM_THREADS": "1"}, "nif": {"OPENBLAS_NUM_THREADS": "1"}}
 
 
 def run_section(name: str, quick: bool) -> list[dict]:

@@ -150,6 +150,18 @@ def get_archs(wildcards):
     return STUDY.archs_of(wildcards.task)
 
 
+def get_task_methods(wildcards):
+    return STUDY.methods_of_task(wildcards.task)
+
+
+def get_methods_of(wildcards):
+    return {arch: STUDY.methods_of(arch) for arch in STUDY.archs_of(wildcards.task)}
+
+
+def get_threshold(wildcards):
+    return STUDY.threshold(wildcards.task)
+
+
 # ----------------------------------------------------------------------------- inputs
 def get_dataset(wildcards):
     return STUDY.dataset_path(wildcards.task)
@@ -211,15 +223,34 @@ def get_report_input(name):
                     task=task, arch=run.arch, seed=run.seed, method=method
                 )
                 for run in STUDY.dense_runs(task)
-                for method in STUDY.methods
+                for method in STUDY.methods_of(run.arch)
             ]
+        if "fields" in item.inputs:
+            out["fields"] = get_fields_files(task)
         return out
 
     return inputs
 
 
+def get_fields_files(task):
+    """The field figures' files: the dataset, then the dense NIF of the task's first NIF
+    architecture and first seed, then its exported model per method that prunes it."""
+    arch = STUDY.figure_arch(task)
+    seed = STUDY.seeds[0]
+    return [
+        STUDY.dataset_path(task),
+        STUDY.dense(task, arch, seed).path,
+        *[
+            MODEL.format(task=task, arch=arch, seed=seed, method=method)
+            for method in STUDY.methods_of(arch)
+        ],
+    ]
+
+
 def get_export_input(wildcards):
-    """The selection and the whole chain (dense first): which level is chosen is known only then."""
+    """The selection and the whole chain (dense first): which level is chosen is known only then.
+    The dataset gives the exported model its scaling and units (a NIF's timings its queries).
+    """
     chain = [
         STUDY.level(
             wildcards.task, wildcards.arch, wildcards.seed, wildcards.method, level
@@ -251,7 +282,7 @@ def get_final_output():
         outputs += [
             pattern.format(task=task, arch=run.arch, seed=run.seed, method=method)
             for run in STUDY.dense_runs(task)
-            for method in STUDY.methods
+            for method in STUDY.methods_of(run.arch)
             for pattern in (MODEL, KERAS_MODEL)
         ]
     return outputs

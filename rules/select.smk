@@ -15,9 +15,10 @@ rule aggregate:
         runtime=get_resource("aggregate", "runtime"),
         attempt=job_attempt,
     params:
-        methods=list(config["methods"]),
+        methods=get_task_methods,
         archs=get_archs,
         seeds=config["seeds"],
+        methods_of=get_methods_of,
     script:
         "../scripts/aggregate.py"
 
@@ -39,9 +40,10 @@ rule collect_networks:
         runtime=get_resource("aggregate", "runtime"),
         attempt=job_attempt,
     params:
-        methods=list(config["methods"]),
+        methods=get_task_methods,
         archs=get_archs,
         seeds=config["seeds"],
+        methods_of=get_methods_of,
     script:
         "../scripts/collect_networks.py"
 
@@ -62,7 +64,7 @@ rule select:
         runtime=get_resource("select", "runtime"),
         attempt=job_attempt,
     params:
-        threshold=config["selection"]["threshold"],
+        threshold=get_threshold,
         split=config["selection"]["split"],
     script:
         "../scripts/select.py"

@@ -16,4 +16,5 @@ stages.aggregate(
     seeds=sm.params.seeds,
     task=sm.wildcards.task,
     config=sm.config,
+    methods_of=sm.params.methods_of,
 )

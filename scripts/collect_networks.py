@@ -15,4 +15,5 @@ stages.collect_networks(
     archs=sm.params.archs,
     seeds=sm.params.seeds,
     task=sm.wildcards.task,
+    methods_of=sm.params.methods_of,
 )

@@ -17,17 +17,22 @@ scope). The width factor or rank is the one whose parameter count is closest to 
 pruning at the baseline's own `schedule` (default: the config's). `lowrank` may instead sweep
 `ranks: [...]` directly.
 
-Pure: no I/O, no TensorFlow; `plan` says what level k of a baseline is on an architecture.
+Pure: no I/O, no TensorFlow; `plan` says what level k of a baseline is on an architecture,
+`blueprint` the untrained network it trains.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from prunesweep.network import Network, zero_layers
 from prunesweep.pruning import Method, parse_method, prune_count
 
 KINDS = ("small_dense", "lowrank")
@@ -50,6 +55,7 @@ class Baseline:
     retrain: tuple = ()  # no retraining settings: a baseline trains as a dense network
     rewind = None
     rewinds = False
+    models = ("mlp",)  # the model kinds it builds (prunesweep.models)
 
     @property
     def n_levels(self) -> int:
@@ -325,3 +331,19 @@ def check_plans(spec: Baseline, archs: Mapping[str, Sequence[int]]) -> None:
                 f"architecture {arch!r} ({'-'.join(map(str, widths))}); expected ranks of at "
                 f"most {top}"
             )
+
+
+def blueprint(plan: Plan, activation: str) -> Network:
+    """The untrained network of a plan (shapes, per-layer activations, masks): what training
+    draws fresh weights into. A factor U's bias is masked out; a small dense network is a plain
+    MLP (no per-layer activations)."""
+    layers = zero_layers(plan.widths)
+    for i in plan.bias_free:
+        layers[i] = dataclasses.replace(layers[i], bias_mask=np.zeros(layers[i].bias.shape, bool))
+    last = len(layers) - 1
+    named = tuple(
+        own if own is not None else ("linear" if i == last else activation)
+        for i, own in enumerate(plan.activations)
+    )
+    overridden = any(own is not None for own in plan.activations)
+    return Network(layers, activation=activation, activations=named if overridden else ())

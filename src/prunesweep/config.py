@@ -164,12 +164,6 @@ def check_semantics(config: dict, schema: Mapping) -> None:
     schedule = config["schedule"]
     _check_schedule("schedule", schedule)
     for name, arch in config["architectures"].items():
-        if arch["task"] not in config["tasks"]:
-            raise ConfigError(
-                f"config key 'architectures.{name}.task' has value "
-                f"{arch['task']!r}, expected one of the tasks {sorted(config['tasks'])}"
-            )
-    for name, arch in config["architectures"].items():
         _check_published(name, arch)
         if "init_std" in arch and arch.get("init") != "normal":
             raise ConfigError(
@@ -264,6 +258,92 @@ def _check_schedule(key: str, schedule) -> None:
             f"config key {key!r} has value {schedule}, expected a strictly "
             "increasing list of sparsities"
         )
+
+
+def check_architectures(config: dict, schema: Mapping) -> None:
+    """Each architecture against its model kind's schema (filling its defaults), its task's
+    inputs and outputs where the task can name them, and the methods it lists."""
+    from prunesweep.models import COMMON_KEYS, KINDS
+    from prunesweep.pruning import METHODS
+    from prunesweep.tasks import get_task
+
+    common = schema["properties"]["architectures"]["additionalProperties"]["properties"]
+    if set(common) != set(COMMON_KEYS):
+        raise ValueError(f"config schema's architecture keys {sorted(common)} != {COMMON_KEYS}")
+    for name, arch in config["architectures"].items():
+        key = f"architectures.{name}"
+        if arch["task"] not in config["tasks"]:
+            raise ConfigError(
+                f"config key '{key}.task' has value "
+                f"{arch['task']!r}, expected one of the tasks {sorted(config['tasks'])}"
+            )
+        model = arch.get("model", "mlp")
+        if model not in KINDS:
+            raise ConfigError(
+                f"config key '{key}.model' has value {json.dumps(model)}, "
+                f"expected one of {sorted(KINDS)}"
+            )
+        kind = KINDS[model]
+        arch_schema = {
+            "$defs": schema.get("$defs", {}),
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["task", "hidden"],
+            "properties": {**common, **kind.schema},
+        }
+        _fill_defaults(arch, {"properties": kind.schema})
+        check_schema(arch, arch_schema, prefix=("architectures", name))
+        task = config["tasks"][arch["task"]]
+        plugin = get_task(task["simulator"])
+        if hasattr(plugin, "names"):
+            try:
+                kind.check(arch, *plugin.names(task))
+            except ValueError as err:
+                raise ConfigError(f"config key '{key}': {err}") from err
+        for method in arch.get("methods", []):
+            if method not in config["methods"]:
+                raise ConfigError(
+                    f"config key '{key}.methods' lists {method!r}, expected names among the "
+                    f"methods {sorted(config['methods'])}"
+                )
+            method_kind = config["methods"][method]["kind"]
+            if model not in _models_of_kind(method_kind):
+                raise ConfigError(
+                    f"config key '{key}.methods' lists {method!r}, whose kind {method_kind!r} "
+                    f"prunes {sorted(_models_of_kind(method_kind))} models, not {model!r}"
+                )
+        dense = (arch.get("training") or {}).get("dense") or {}
+        if dense.get("optimizer", "fresh") != "fresh":
+            raise ConfigError(
+                f"config key '{key}.training.dense.optimizer' has value "
+                f'{json.dumps(dense["optimizer"])}, expected "fresh" (a dense network has no '
+                "previous level whose optimizer it could carry on)"
+            )
+        if "methods" in arch and len(set(arch["methods"])) != len(arch["methods"]):
+            raise ConfigError(f"config key '{key}.methods' lists a method twice: {arch['methods']}")
+        applicable = [
+            m for m, ms in config["methods"].items() if model in _models_of_kind(ms["kind"])
+        ]
+        if not arch.get("methods", applicable):
+            raise ConfigError(
+                f"config key '{key}': no method can prune its {model!r} model; add a method "
+                f"whose kind is one of "
+                f"{sorted(k for k, spec in METHODS.items() if model in spec.models)}"
+            )
+    for task in config["selection"].get("thresholds", {}):
+        if task not in config["tasks"]:
+            raise ConfigError(
+                f"config key 'selection.thresholds.{task}' names no task; expected task names "
+                f"among {sorted(config['tasks'])}"
+            )
+
+
+def _models_of_kind(kind: str) -> tuple[str, ...]:
+    """The model kinds a method kind prunes; baselines (prunesweep.baselines) are MLPs."""
+    from prunesweep.baselines import KINDS, Baseline
+    from prunesweep.pruning import METHODS
+
+    return Baseline.models if kind in KINDS else METHODS[kind].models
 
 
 def check_tasks(config: dict) -> None:
@@ -378,6 +458,7 @@ def validate(
     _fill_defaults(config, schema)
     check_schema(config, schema)
     check_tasks(config)
+    check_architectures(config, schema)
     check_semantics(config, schema)
     try:
         said = preflight.check(config)

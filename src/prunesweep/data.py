@@ -32,11 +32,26 @@ class Splits:
     y_test: np.ndarray
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
+    #: the targets' scaling (physical = target_scaling.unscale(y)), None where unknown
+    target_scaling: Scaling | None = None
+    #: the samples are the points of a field (the dataset keeps it whole as variable `field`)
+    field: bool = False
     #: the dataset file's verified digest, which the files made from it record
     digest: str = ""
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+    @property
+    def n_samples(self) -> int:
+        """Samples in all splits together."""
+        return sum(len(getattr(self, f"x_{s}")) for s in SPLITS)
+
+    def physical(self, y: np.ndarray) -> np.ndarray:
+        """Scaled targets (or predictions) back in physical units (float64)."""
+        if self.target_scaling is None:
+            raise ValueError("these splits do not know their target scaling")
+        return self.target_scaling.unscale(y)
 
 
 def read_scaling(ds: xr.Dataset, prefix: str, path) -> Scaling:
@@ -55,6 +70,16 @@ def read_scaling(ds: xr.Dataset, prefix: str, path) -> Scaling:
         return Scaling(kind, ds[names[0]].values, ds[names[1]].values)
     except ValueError as err:
         raise SchemaError(f"dataset file {path}: {prefix} {err}") from err
+
+
+def scale(ds: xr.Dataset, prefix: str, values: np.ndarray) -> np.ndarray:
+    """`values` in physical units scaled as the dataset file scales its inputs or targets."""
+    return read_scaling(ds, prefix, "the dataset").scale(np.asarray(values))
+
+
+def unscale(ds: xr.Dataset, prefix: str, values: np.ndarray) -> np.ndarray:
+    """Scaled `values` (inputs or targets, by `prefix`) back in physical units (float64)."""
+    return read_scaling(ds, prefix, "the dataset").unscale(values)
 
 
 def load_splits(path, *, expect: Mapping | None = None) -> Splits:
@@ -91,7 +116,8 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
     digest = check_digest(ds, path, kind="dataset")
     check_expected(ds, path, kind="dataset", expect=expect)
     x = read_scaling(ds, "input", path).scale(ds["inputs"].values)
-    y = read_scaling(ds, "target", path).scale(ds["targets"].values)
+    target_scaling = read_scaling(ds, "target", path)
+    y = target_scaling.scale(ds["targets"].values)
     parts = {}
     for code, name in enumerate(SPLITS):
         sel = codes == code
@@ -100,6 +126,8 @@ def load_splits(path, *, expect: Mapping | None = None) -> Splits:
         **parts,
         input_names=tuple(str(v) for v in ds["input"].values),
         output_names=tuple(str(v) for v in ds["output"].values),
+        target_scaling=target_scaling,
+        field="field" in ds.data_vars,
         digest=digest,
     )
 

@@ -1,7 +1,10 @@
 """Metrics of one level, computed with NumPy from the saved weights and masks.
 
 No TensorFlow here: evaluation re-runs the forward pass on what was written, so it also checks that
-the file holds what was trained (the loss must match the one training recorded).
+the file holds what was trained (the loss must match the one training recorded). The forward pass
+is the model kind's (prunesweep.models); a NIF adds ShapeNet's size (prunesweep.nif.structure), and
+a network trained on a field (a dataset with a `field` variable) its relative L2 reconstruction
+errors and its size as a fraction of the data (docs/nif.md, "Metrics").
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+from prunesweep import nif
 from prunesweep.data import SPLITS, Splits
+from prunesweep.models import forward
 from prunesweep.network import Network
 from prunesweep.pruning import pqi_report
 
@@ -27,7 +32,12 @@ VECTOR_DIMS = {
     "output_connections": ("output",),
     "output_inputs": ("output",),
     "input_connections": ("input",),
+    "shape_active_nodes": ("shape_layer",),
 }
+
+#: metrics of an MLP's own inputs and outputs; a NIF's trainable network outputs ShapeNet's
+#: parameters, whose connections say nothing of the field's inputs and outputs
+MLP_ONLY = ("output_connections", "output_inputs", "input_connections")
 
 
 def dead_units(net: Network) -> list[np.ndarray]:
@@ -130,9 +140,28 @@ def structure_metrics(
 def mse(net: Network, x: np.ndarray, y: np.ndarray, *, chunk: int = 65536) -> float:
     total = 0.0
     for start in range(0, len(x), chunk):
-        err = net.forward(x[start : start + chunk]) - y[start : start + chunk]
+        err = forward(net, x[start : start + chunk]) - y[start : start + chunk]
         total += float(np.sum(err * err))
     return total / (len(x) * y.shape[1])
+
+
+def relative_l2(net: Network, splits: Splits, split: str, *, chunk: int = 65536) -> float:
+    """||u_pred - u|| / ||u|| over the split's samples and outputs, in physical units."""
+    x, y = splits.split(split)
+    err = ref = 0.0
+    for start in range(0, len(x), chunk):
+        truth = splits.physical(y[start : start + chunk])
+        pred = splits.physical(forward(net, x[start : start + chunk]))
+        err += float(np.sum((pred - truth) ** 2))
+        ref += float(np.sum(truth**2))
+    return math.sqrt(err / ref) if ref > 0 else math.inf
+
+
+def field_metrics(net: Network, splits: Splits, remaining_params: int) -> dict:
+    """Relative L2 errors per split and the live parameters per value of the data set."""
+    out = {f"rel_l2_{s}": relative_l2(net, splits, s) for s in SPLITS}
+    out["size_fraction"] = remaining_params / (splits.n_samples * len(splits.output_names))
+    return out
 
 
 def evaluate_level(
@@ -149,6 +178,12 @@ def evaluate_level(
     metrics = structure_metrics(net, reference=reference, **dict(pqi or {}))
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged level may overflow
         losses = {f"{s}_loss": mse(net, *splits.split(s)) for s in SPLITS}
+        if splits.field:
+            metrics.update(field_metrics(net, splits, metrics["remaining_params"]))
+    if net.model != "mlp":
+        metrics = {k: v for k, v in metrics.items() if k not in MLP_ONLY}
+    if net.model == "nif":
+        metrics.update(nif.structure(net))
     # diverged: training said so (a non-finite epoch), a loss is not finite, or the validation
     # loss exploded past DIVERGENCE_FACTOR x the dense network's
     diverged = bool(int(net.attrs.get("diverged", 0)))
@@ -182,8 +217,12 @@ def evaluate_level(
     target = net.attrs.get("target_sparsity", np.nan)
     data["target_sparsity"] = ((), float(target) if target not in (None, "") else np.nan)
     coords = {"layer": np.arange(1, n_layers + 1)}
-    coords["input"] = list(net.input_names) or list(range(net.widths[0]))
-    coords["output"] = list(net.output_names) or list(range(net.widths[-1]))
+    if any(VECTOR_DIMS.get(name) == ("input",) for name in metrics):
+        coords["input"] = list(net.input_names) or list(range(net.widths[0]))
+    if any(VECTOR_DIMS.get(name) == ("output",) for name in metrics):
+        coords["output"] = list(net.output_names) or list(range(net.widths[-1]))
+    if "shape_active_nodes" in metrics:
+        coords["shape_layer"] = np.arange(1, len(metrics["shape_active_nodes"]) + 1)
     ds = xr.Dataset(data, coords=coords)
     keep = ("task", "arch", "method", "seed", "level", "config_hash")
     ds.attrs = {k: net.attrs[k] for k in keep if k in net.attrs}

@@ -8,11 +8,13 @@ Files follow CF 1.8 (`Conventions`), so any NetCDF tool reads them without surpr
 variables are stored as the types CF 1.8 allows (int8, int16, int32; int64 counts and indices
 become int32, or float64 where they do not fit), units are UDUNITS strings, every variable and
 coordinate has a long_name. The one departure: names (architectures, methods, inputs, outputs)
-are string-valued coordinate variables, so that xarray selects by name (`ds.sel(method="nodal")`);
-CF would have numeric coordinate variables with the names as auxiliary labels.
+are string-valued coordinate variables, so that xarray selects by name (`ds.sel(arch="base")`,
+`ds.sel({"method": "global"})`: a dict, since `method=` is the keyword of `sel` for inexact
+matches); CF would have numeric coordinate variables with the names as auxiliary labels.
 
 Every file carries its own digest (`prunesweep.digest`: a SHA-256 of its arrays and attributes)
-and HDF5's Fletcher-32 checksum on every variable that has a dimension; readers recompute the
+and HDF5's Fletcher-32 checksum on every chunked variable (a writer may store small variables
+contiguous, covered by the digest alone); readers recompute the
 digest and refuse a file that does not match. A write that fails on a full disk or an unwritable
 folder says so (`OutputError`), naming the folder.
 

@@ -1,7 +1,9 @@
-"""A trained, possibly pruned MLP as plain NumPy arrays.
+"""A trained, possibly pruned network as plain NumPy arrays: an MLP, or a NIF's ParameterNet.
 
 This is the currency between the stages: training writes it, pruning returns new masks for it,
-evaluation and export read it. It never imports TensorFlow, so light jobs stay light.
+evaluation and export read it. It never imports TensorFlow, so light jobs stay light. `model`
+names the model kind (prunesweep.models): "mlp" is the network itself; for "nif" the layers are
+ParameterNet's and `spec` describes the ShapeNet they generate (prunesweep.nif).
 """
 
 from __future__ import annotations
@@ -14,23 +16,20 @@ import numpy as np
 ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
+    # z * sigmoid(z), with sigmoid(z) = (1 + tanh(z / 2)) / 2: no overflow, no SciPy
+    "swish": lambda z: z * 0.5 * (1.0 + np.tanh(0.5 * z)),
     "linear": lambda z: z,
 }
 
 
 @dataclass
 class Layer:
-    """One dense layer: y = act(x @ (kernel * kernel_mask) + bias * bias_mask).
-
-    `activation` overrides the network's (None: the network's on hidden layers, linear on the
-    last): a low-rank factor U is a layer with a linear activation and no live bias.
-    """
+    """One dense layer: y = act(x @ (kernel * kernel_mask) + bias * bias_mask)."""
 
     kernel: np.ndarray  # (n_in, n_out) float32
     bias: np.ndarray  # (n_out,) float32
     kernel_mask: np.ndarray  # (n_in, n_out) bool, True = live
     bias_mask: np.ndarray  # (n_out,) bool, True = live
-    activation: str | None = None
 
     def __post_init__(self) -> None:
         self.kernel_mask = np.asarray(self.kernel_mask, dtype=bool)
@@ -39,10 +38,6 @@ class Layer:
             raise ValueError(
                 f"kernel mask must match the kernel's 2-D shape. Received: kernel "
                 f"{self.kernel.shape}, kernel_mask {self.kernel_mask.shape}"
-            )
-        if self.activation is not None and self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}"
             )
         n_out = self.kernel.shape[1]
         if self.bias.shape != (n_out,) or self.bias_mask.shape != (n_out,):
@@ -64,18 +59,32 @@ class Layer:
 
 @dataclass
 class Network:
-    """An MLP: hidden layers use `activation`, the last layer is linear."""
+    """Dense layers: hidden layers use `activation` and the last is linear, unless `activations`
+    names one activation per layer (a NIF's ParameterNet has a linear bottleneck).
+
+    `model` is the model kind ("mlp", "nif"), `spec` its structure beyond the layers (plain data).
+    """
 
     layers: list[Layer]
     activation: str = "tanh"
     input_names: tuple[str, ...] = ()
     output_names: tuple[str, ...] = ()
     attrs: dict = field(default_factory=dict)
+    model: str = "mlp"
+    spec: dict = field(default_factory=dict)
+    activations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.activation not in ACTIVATIONS:
+        self.activations = tuple(self.activations)
+        for name in (self.activation, *self.activations):
+            if name not in ACTIVATIONS:
+                raise ValueError(
+                    f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
+                )
+        if self.activations and len(self.activations) != len(self.layers):
             raise ValueError(
-                f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}"
+                f"expected one activation per layer ({len(self.layers)}). Received: "
+                f"{list(self.activations)}"
             )
         for i, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:], strict=False)):
             if a.shape[1] != b.shape[0]:
@@ -89,17 +98,12 @@ class Network:
         """Layer widths from input to output, e.g. (10, 400, 400, 400, 16, 7)."""
         return (self.layers[0].shape[0], *(layer.shape[1] for layer in self.layers))
 
-    def layer_activation(self, i: int) -> str:
-        """Layer i's activation: its own, else the network's (hidden) or linear (last)."""
-        own = self.layers[i].activation
-        if own is not None:
-            return own
-        return "linear" if i == len(self.layers) - 1 else self.activation
-
     @property
-    def layer_activations(self) -> tuple[str | None, ...]:
-        """Each layer's override (None where it uses the default)."""
-        return tuple(layer.activation for layer in self.layers)
+    def layer_activations(self) -> tuple[str, ...]:
+        """The activation of each layer, first to last."""
+        if self.activations:
+            return self.activations
+        return (self.activation,) * (len(self.layers) - 1) + ("linear",)
 
     def kernel_masks(self) -> list[np.ndarray]:
         return [layer.kernel_mask for layer in self.layers]
@@ -120,18 +124,39 @@ class Network:
                     bias=np.where(bmask, layer.bias, 0).astype(layer.bias.dtype),
                     kernel_mask=kmask,
                     bias_mask=bmask,
-                    activation=layer.activation,
                 )
             )
         return replace(self, layers=layers, attrs=dict(self.attrs))
 
-    def forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
-        """Forward pass in NumPy over the masked weights."""
+    def layers_forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
+        """The layers' forward pass in NumPy over the masked weights (a NIF: ParameterNet's)."""
         h = np.asarray(x, dtype=dtype)
-        for i, layer in enumerate(self.layers):
+        for layer, name in zip(self.layers, self.layer_activations, strict=True):
             h = h @ layer.masked_kernel().astype(dtype) + layer.masked_bias().astype(dtype)
-            h = ACTIVATIONS[self.layer_activation(i)](h)
+            h = ACTIVATIONS[name](h)
         return h
+
+    def forward(self, x: np.ndarray, *, dtype=np.float64) -> np.ndarray:
+        """An MLP's forward pass; other model kinds: `prunesweep.models.get_kind(m).forward`."""
+        if self.model != "mlp":
+            raise ValueError(
+                f"Network.forward is the MLP forward pass; this is a {self.model!r} model "
+                "(use prunesweep.models.forward)"
+            )
+        return self.layers_forward(x, dtype=dtype)
+
+
+def zero_layers(widths: Sequence[int]) -> list[Layer]:
+    """Dense layers of the given widths with zero weights and every entry live (a blueprint)."""
+    return [
+        Layer(
+            kernel=np.zeros((a, b), np.float32),
+            bias=np.zeros(b, np.float32),
+            kernel_mask=np.ones((a, b), bool),
+            bias_mask=np.ones(b, bool),
+        )
+        for a, b in zip(widths[:-1], widths[1:], strict=True)
+    ]
 
 
 @dataclass

@@ -5,11 +5,13 @@ dims input, hidden1, ..., output; optional kernel_i_<suffix> copies (init, rewin
 the training history per epoch. Reading checks what it reads: the file's digest, masks against
 kernels (a pruned weight must be 0), the masks' pruned count against the recorded
 `achieved_sparsity`, finite weights, and the attributes the job expects (its run and config_hash).
+A model kind other than the MLP adds three attributes: `model`, `model_spec` (JSON) and
+`activations` (JSON, one per layer); an MLP's file has none of them.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,11 +28,6 @@ from prunesweep.files import (
 )
 from prunesweep.network import Layer, Network, OptimizerState
 from prunesweep.variables import variable_attrs
-
-#: attribute of a network whose layers override its activation (a low-rank factor is linear):
-#: one word per layer, DEFAULT where the layer uses the network's
-LAYER_ACTIVATIONS = "layer_activations"
-DEFAULT = "default"
 
 
 def layer_dims(widths: tuple[int, ...]) -> list[str]:
@@ -78,8 +75,14 @@ def network_to_dataset(
         "n_layers": len(net.layers),
         **attrs,
     }
-    if any(a is not None for a in net.layer_activations):  # only then: older files unchanged
-        ds.attrs[LAYER_ACTIVATIONS] = " ".join(a or DEFAULT for a in net.layer_activations)
+    if net.model != "mlp":
+        ds.attrs.update(
+            model=net.model,
+            model_spec=json.dumps(net.spec, sort_keys=True),
+            activations=json.dumps(list(net.layer_activations)),
+        )
+    elif net.activations:  # an MLP with its own per-layer activations (a low-rank baseline)
+        ds.attrs["activations"] = json.dumps(list(net.layer_activations))
     return ds
 
 
@@ -125,21 +128,13 @@ def dataset_to_network(ds: xr.Dataset, *, where: str = "network file", path=None
             raise SchemaError(f"{where}: layer {i} has non-zero weights where its mask is 0{hint}")
         _check_finite(layer, f"{where}: layer {i}", hint)
     _check_sparsity(ds, layers, where, hint)
-    if LAYER_ACTIVATIONS in ds.attrs:
-        words = str(ds.attrs[LAYER_ACTIVATIONS]).split()
-        if len(words) != n_layers:
-            raise SchemaError(
-                f"{where}: attribute {LAYER_ACTIVATIONS!r} names {len(words)} activations for "
-                f"{n_layers} layers{hint}"
-            )
-        try:
-            layers = [
-                dataclasses.replace(layer, activation=None if w == DEFAULT else w)
-                for layer, w in zip(layers, words, strict=True)
-            ]
-        except ValueError as err:
-            raise SchemaError(f"{where}: {err}") from err
-    attrs = {k: v for k, v in ds.attrs.items() if k != LAYER_ACTIVATIONS}
+    attrs = dict(ds.attrs)
+    model = str(attrs.pop("model", "mlp"))
+    try:
+        spec = json.loads(attrs.pop("model_spec", "{}"))
+        activations = tuple(json.loads(attrs.pop("activations", "[]")))
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{where}: attribute model_spec or activations is not JSON") from err
     if "history_loss" in ds:
         attrs["history"] = {
             "loss": ds["history_loss"].values.tolist(),
@@ -148,10 +143,20 @@ def dataset_to_network(ds: xr.Dataset, *, where: str = "network file", path=None
     return Network(
         layers=layers,
         activation=str(ds.attrs.get("activation", "tanh")),
-        input_names=tuple(str(v) for v in ds["input"].values) if "input" in ds.coords else (),
-        output_names=tuple(str(v) for v in ds["output"].values) if "output" in ds.coords else (),
+        input_names=_names(ds, "input"),
+        output_names=_names(ds, "output"),
         attrs=attrs,
+        model=model,
+        spec=spec,
+        activations=activations,
     )
+
+
+def _names(ds: xr.Dataset, dim: str) -> tuple[str, ...]:
+    """The unit names of `dim`, or () where its coordinate holds only indices (unnamed units)."""
+    if dim not in ds.coords or ds[dim].dtype.kind not in "USO":
+        return ()
+    return tuple(str(v) for v in ds[dim].values)
 
 
 def _check_finite(layer: Layer, where: str, hint: str) -> None:

@@ -12,7 +12,7 @@ and writes dims (arch, method, seed, level[, epoch | magnitude_bin]); the dense 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -75,15 +75,25 @@ def _read(path) -> dict:
 
 
 def collect_networks(
-    paths: Iterable[str], *, methods: Sequence[str], archs: Sequence[str], seeds: Sequence[int]
+    paths: Iterable[str],
+    *,
+    methods: Sequence[str],
+    archs: Sequence[str],
+    seeds: Sequence[int],
+    methods_of: Mapping[str, Sequence[str]] | None = None,
 ) -> xr.Dataset:
-    """Histories, early stopping, |w| histograms and device of every level file in `paths`."""
+    """Histories, early stopping, |w| histograms and device of every level file in `paths`.
+
+    `methods_of` maps an architecture to the methods that prune it (default: all `methods`);
+    the dense network starts the chain of those only, so an (arch, method) that is not pruned
+    stays empty (NaN), as in metrics.nc.
+    """
     records = {}
     for path in paths:
         rec = _read(path)
         arch, method, seed, level = rec["key"]
-        if level == 0:  # the dense network starts every method's chain
-            for m in methods:
+        if level == 0:  # the dense network starts every chain of its architecture
+            for m in (methods_of or {}).get(arch, methods):
                 records[(arch, m, seed, 0)] = rec
         else:
             records[(arch, method, seed, level)] = rec

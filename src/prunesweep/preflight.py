@@ -3,10 +3,13 @@
 Called by `prunesweep.config.validate` once the config is valid key by key, before any job runs:
 
 - levels per method: at most `paths.MAX_LEVELS` (levels are two digits in file names);
-- what each level of each fixed-schedule method removes from each architecture, counted exactly
-  as the pruning functions count (`pruning.prune_count`): a nodal level that would remove every
-  unit of a hidden layer is refused; a level that removes nothing more than the one before is
-  reported as a warning (SAP decides its amounts at run time: its prune jobs log such a level);
+- what each level of each fixed-schedule method removes from each architecture it prunes (the
+  architecture's `methods`, else those whose kind prunes its model kind), counted exactly as the
+  pruning functions count (`pruning.prune_count`): a nodal level that would remove every unit of
+  a hidden layer, or a pNIF level every node of a NIF's ShapeNet layer, is refused; a level that
+  removes nothing more than the one before is reported as a warning (SAP decides its amounts at
+  run time: its prune jobs log such a level; weight pruning of a NIF's ParameterNet is not
+  counted here);
 - the memory a task's simulation needs (the plug-in's optional `memory_bytes`), refused when it
   exceeds both this machine's memory and the simulate job's `mem_mb`.
 
@@ -20,8 +23,9 @@ import os
 from collections.abc import Mapping, Sequence
 
 from prunesweep.baselines import Baseline, check_plans, parse_methods
+from prunesweep.models.nif_arch import shape_widths
 from prunesweep.paths import MAX_LEVELS
-from prunesweep.pruning import Method, prune_count
+from prunesweep.pruning import METHODS, Method, prune_count
 
 
 class PlanError(ValueError):
@@ -40,8 +44,11 @@ def check(config: Mapping) -> list[str]:
             continue
         idle: dict[tuple[int, float], list[str]] = {}
         for arch, settings in config["architectures"].items():
+            hidden = _pruned_widths(settings, name, method)
+            if hidden is None:
+                continue
             io = _io_widths(config, settings["task"])
-            for level in _idle_levels(config, name, method, arch, list(settings["hidden"]), io):
+            for level in _idle_levels(config, name, method, arch, hidden, io):
                 idle.setdefault(level, []).append(arch)
         if idle:
             where = "; ".join(
@@ -60,6 +67,11 @@ def _check_baseline(config: Mapping, method: Baseline) -> None:
     """A rank-only low-rank baseline must factorise some kernel of every architecture."""
     widths = {}
     for arch, settings in config["architectures"].items():
+        listed = settings.get("methods")
+        if settings.get("model", "mlp") != "mlp" or (
+            listed is not None and method.name not in listed
+        ):
+            continue  # baselines are MLPs; an architecture may not list this one
         io = _io_widths(config, settings["task"])
         if io is not None:
             widths[arch] = (io[0], *settings["hidden"], io[1])
@@ -69,9 +81,24 @@ def _check_baseline(config: Mapping, method: Baseline) -> None:
         raise PlanError(f"config key 'methods.{method.name}.ranks': {err}") from err
 
 
+def _pruned_widths(settings: Mapping, name: str, method: Method) -> list[int] | None:
+    """The hidden widths `method` counts in an architecture, None where it does not prune it
+    (not among its methods, or not for its model kind) or is not counted here (weight pruning
+    of a NIF: ParameterNet's last width depends on the task's inputs)."""
+    model = settings.get("model", "mlp")
+    listed = settings.get("methods")
+    if (listed is not None and name not in listed) or model not in METHODS[method.kind].models:
+        return None
+    if model == "nif":
+        return list(shape_widths(settings)) if method.kind == "pnif" else None
+    return list(settings["hidden"])
+
+
 def _counted(method: Method) -> str:
     if method.kind == "nodal":
         return "units per hidden layer"
+    if method.kind == "pnif":
+        return "ShapeNet nodes per hidden layer"
     if getattr(method.params, "scope", "layer") == "global":
         return "weights of the network"
     return "weights per layer"
@@ -115,7 +142,7 @@ def removed_per_layer(
     the whole network, global scope), which needs the task's input and output widths (`io`).
     None where the method decides at run time or `io` is unknown.
     """
-    if method.kind == "nodal":
+    if method.kind in ("nodal", "pnif"):  # pNIF counts ShapeNet nodes per layer, as nodal units
         return "units", [prune_count(w, target) for w in hidden], list(hidden)
     if method.schedule is None or io is None:
         return None
@@ -147,11 +174,12 @@ def _idle_levels(
             return []
         what, counts, sizes = counted
         if what == "units":
+            unit = "ShapeNet nodes" if method.kind == "pnif" else "units"
             for layer, (count, width) in enumerate(zip(counts, sizes, strict=True), start=1):
                 if count >= width:
                     raise PlanError(
                         f"config key {key!r} has value {target} at level {level}, which would "
-                        f"remove all {width} units of hidden layer {layer} of architecture "
+                        f"remove all {width} {unit} of hidden layer {layer} of architecture "
                         f"{arch!r} (method {name!r}: round({target} x {width}) = {count}); at "
                         "least one unit must stay"
                     )

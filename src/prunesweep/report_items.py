@@ -9,6 +9,10 @@ A figure's function lives in `prunesweep.plots`, a table's in `prunesweep.tables
 with the item's `inputs` (below) as keyword arguments, figures also with `palette=`: most are
 `function(metrics, selection, *, palette)`. The rules read `inputs` to know which files a job
 needs, so an item that draws only training histories does not rerun when the threshold changes.
+
+An item says which model kinds it is for (`models`, None: every task): a task gets the item if
+one of its architectures is of such a kind, so MLP-only items (connections, the network drawing)
+do not appear for a task of NIFs alone, and the field figures only for tasks with a NIF.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from dataclasses import dataclass
 #:   dataset    attributes of results/data/<task>.nc: split sizes, generator settings (dict)
 #:   levels     the level files of every run of the task (a list of paths; read what you need)
 #:   exports    the exported models and their timings (a list of (model, timings) path pairs)
-INPUTS = ("metrics", "selection", "networks", "dataset", "levels", "exports")
+#:   fields     a field task's true field and its reconstructions on a test run: the dataset, the
+#:              dense NIF of the first NIF architecture and first seed, and that network's exported
+#:              model per method (xarray, prunesweep.reconstruct.reconstruction)
+INPUTS = ("metrics", "selection", "networks", "dataset", "levels", "exports", "fields")
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class ReportItem:
     function: str
     kind: str = "figure"
     when: str = "always"
+    models: tuple[str, ...] | None = None
     inputs: tuple[str, ...] = ("metrics", "selection")
     measured: bool = False
 
@@ -55,13 +63,17 @@ class ReportItem:
         return "png" if self.kind == "figure" else "html"
 
     def applies(self, config, task: str) -> bool:
-        """Whether the item exists for `task`: always, or only with a published reference."""
+        """Whether the item exists for `task`: always, or only with a published reference; and
+        only where one of the task's architectures is of a model kind in `models` (if given)."""
+        archs = [a for a in config["architectures"].values() if a.get("task") == task]
+        if self.models is not None and not {a.get("model", "mlp") for a in archs} & set(
+            self.models
+        ):
+            return False
         if self.when == "always":
             return True
         if self.when == "published":
-            return any(
-                a.get("task") == task and "published" in a for a in config["architectures"].values()
-            )
+            return any("published" in a for a in archs)
         raise ValueError(f"unknown condition {self.when!r} of a report item")
 
 
@@ -76,6 +88,7 @@ METHODS = "4 Methods"  # the methods against each other: compression, speed-up, 
 SELECTION = "5 Selection"  # what the selected networks look like
 TRAINING = "6 Training"  # loss per epoch, early stopping, weight magnitudes
 EXPORT = "7 Export"  # the exported model's measured size and speed
+FIELDS = "8 Fields"  # a field task's NIFs: reconstructions, error vs nodes, size vs data
 
 ITEMS: dict[str, ReportItem] = {
     # what was run
@@ -90,7 +103,7 @@ ITEMS: dict[str, ReportItem] = {
     # how accuracy falls, where the cliff is and why
     "loss_vs_sparsity": ReportItem(PRUNING, "loss vs sparsity", "loss_vs_sparsity_figure"),
     "output_connections": ReportItem(
-        PRUNING, "connections into each output", "output_connections_figure"
+        PRUNING, "connections into each output", "output_connections_figure", models=("mlp",)
     ),
     "loss_vs_compression": ReportItem(
         METHODS, "loss vs compression ratio", "loss_vs_compression_figure"
@@ -108,9 +121,10 @@ ITEMS: dict[str, ReportItem] = {
         "selected network, drawn",
         "network_drawing_figure",
         inputs=("metrics", "selection", "levels"),
+        models=("mlp",),
     ),
     "input_connections": ReportItem(
-        SELECTION, "connections out of each input", "input_connections_figure"
+        SELECTION, "connections out of each input", "input_connections_figure", models=("mlp",)
     ),
     # how training went
     "training_curves": ReportItem(
@@ -138,5 +152,19 @@ ITEMS: dict[str, ReportItem] = {
         "weight magnitudes per level",
         "weight_magnitudes_figure",
         inputs=("metrics", "networks"),
+    ),
+    # a field task's NIFs (docs/nif.md)
+    "field_reconstruction": ReportItem(
+        FIELDS,
+        "true vs reconstructed field",
+        "field_reconstruction_figure",
+        inputs=("fields",),
+        models=("nif",),
+    ),
+    "error_vs_nodes": ReportItem(
+        FIELDS, "error vs active ShapeNet nodes", "error_vs_nodes_figure", models=("nif",)
+    ),
+    "size_vs_data": ReportItem(
+        FIELDS, "NIF size vs data size", "size_vs_data_figure", models=("nif",)
     ),
 }

@@ -4,10 +4,11 @@ In the spirit of OpenLTH's `Desc`: a `DenseRun` is one dense network (task, arch
 a `LevelRun` is one level of one pruning method on it. Each carries `settings`, exactly the
 settings that change its result, and nothing else:
 
-- a dense run: the task's settings, the architecture, dense training (without settings that only
-  change memory use), the rewind epoch and the seed;
+- a dense run: the task's settings, the architecture (without the methods it lists and its
+  training overrides, which enter as training), dense training (the architecture's, without
+  settings that only change memory use), the rewind epoch and the seed;
 - a level: its dense run's settings, the method's settings with the schedule cut at the level,
-  retraining and the level number.
+  retraining (the architecture's) and the level number.
 
 So appending a level or a seed changes no existing hash, editing one method's settings changes
 only that method's levels, and selection, plot and resource settings change no run at all.
@@ -27,7 +28,7 @@ from typing import Any
 
 from prunesweep import __version__, paths
 from prunesweep.baselines import Baseline, parse_methods
-from prunesweep.pruning import Method
+from prunesweep.pruning import METHODS, Method
 from prunesweep.settings import TrainSettings
 
 
@@ -48,6 +49,9 @@ def provenance(settings: Any) -> dict:
 
 #: architecture settings that change only what the report compares with, not the network
 REPORT_ONLY_ARCH_KEYS = ("published",)
+#: architecture keys that are not part of its dense network's identity: report-only ones, the
+#: methods it lists (they decide which levels exist) and its training (it enters as training)
+_NOT_ARCH_IDENTITY = (*REPORT_ONLY_ARCH_KEYS, "methods", "training")
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,11 @@ class BaselineRun(LevelRun):
         return self.dense.training
 
 
+def _models(spec: Method | Baseline) -> tuple[str, ...]:
+    """The model kinds a method (or baseline: MLPs) can prune."""
+    return spec.models if isinstance(spec, Baseline) else METHODS[spec.kind].models
+
+
 class Study:
     """The validated config, parsed once: tasks, architectures, seeds, methods, training."""
 
@@ -236,6 +245,47 @@ class Study:
     def archs_of(self, task: str) -> list[str]:
         return [a for a, s in self.config["architectures"].items() if s["task"] == task]
 
+    def methods_of(self, arch: str) -> list[str]:
+        """The methods that prune `arch`: those it lists, else every method whose kind can prune
+        its model kind (prunesweep.pruning.METHODS[kind].models), in config order."""
+        settings = self.config["architectures"][arch]
+        if "methods" in settings:
+            return [m for m in self.methods if m in settings["methods"]]
+        model = settings.get("model", "mlp")
+        return [m for m, spec in self.methods.items() if model in _models(spec)]
+
+    def model_of(self, arch: str) -> str:
+        """The model kind of `arch` (prunesweep.models)."""
+        return self.config["architectures"][arch].get("model", "mlp")
+
+    def models_of_task(self, task: str) -> set[str]:
+        """The model kinds of `task`'s architectures."""
+        return {self.model_of(arch) for arch in self.archs_of(task)}
+
+    def figure_arch(self, task: str) -> str:
+        """The architecture whose networks the field figures of `task` show: its first NIF."""
+        nifs = [a for a in self.archs_of(task) if self.model_of(a) == "nif"]
+        if not nifs:
+            raise ValueError(f"task {task!r} has no NIF architecture to draw fields of")
+        return nifs[0]
+
+    def methods_of_task(self, task: str) -> list[str]:
+        """The methods that prune some architecture of `task`, in config order."""
+        used = {m for arch in self.archs_of(task) for m in self.methods_of(arch)}
+        return [m for m in self.methods if m in used]
+
+    def training_of(self, arch: str, kind: str) -> TrainSettings:
+        """`kind` ("dense" or "retrain") training of `arch`: the top-level settings with the
+        architecture's own replacing single keys."""
+        base = dict(self.config["training"][kind])
+        own = (self.config["architectures"][arch].get("training") or {}).get(kind) or {}
+        return TrainSettings.from_config({**base, **own})
+
+    def threshold(self, task: str) -> float:
+        """The selection threshold of `task` (selection.thresholds, else selection.threshold)."""
+        selection = self.config.get("selection", {})
+        return float(selection.get("thresholds", {}).get(task, selection["threshold"]))
+
     def levels_of(self, method: str) -> list[int]:
         """Pruned levels 1..n of `method` (0, the dense network, not included)."""
         return list(range(1, self.methods[method].n_levels + 1))
@@ -251,8 +301,8 @@ class Study:
         written = self.config["architectures"][arch]
         settings = {
             "task": self.task_settings(task),
-            "arch": {k: v for k, v in written.items() if k not in REPORT_ONLY_ARCH_KEYS},
-            "training": self.dense_training.identity(),
+            "arch": {k: v for k, v in written.items() if k not in _NOT_ARCH_IDENTITY},
+            "training": self.training_of(arch, "dense").identity(),
             "rewind_epoch": self.config["training"]["rewind_epoch"],
             "seed": int(seed),
         }
@@ -268,16 +318,20 @@ class Study:
             return dense
         spec = self.methods[method]
         spec.target_sparsity(level)  # raises if the method has no such level
+        if method not in self.methods_of(arch):
+            raise ValueError(
+                f"method {method!r} does not prune architecture {arch!r}; its methods are "
+                f"{self.methods_of(arch)}"
+            )
         if isinstance(spec, Baseline):
             settings = {"dense": dense.settings, "method": spec.identity(level), "level": level}
             return BaselineRun(
                 dense=dense, method=method, level=level, spec=spec, settings=settings
             )
-        retraining = self.retraining_of(method)
         settings = {
             "dense": dense.settings,
             "method": self._method_identity(method, level),
-            "retraining": retraining.identity(),
+            "retraining": self.retraining_of(method, arch).identity(),
             "level": level,
         }
         return LevelRun(dense=dense, method=method, level=level, spec=spec, settings=settings)
@@ -293,12 +347,16 @@ class Study:
     def pruning_methods(self) -> list[str]:
         return [name for name in self.methods if not self.is_baseline(name)]
 
-    def retraining_of(self, method: str) -> TrainSettings:
-        """`training.retrain` with the method's own `retrain:` overrides."""
+    def retraining_of(self, method: str, arch: str | None = None) -> TrainSettings:
+        """`training.retrain`, with `arch`'s own `training.retrain` keys replacing its keys and
+        the method's own `retrain:` keys replacing both."""
         overrides = dict(self.methods[method].retrain)
-        if not overrides:
+        own = {}
+        if arch is not None:
+            own = (self.config["architectures"][arch].get("training") or {}).get("retrain") or {}
+        if not overrides and not own:
             return self.retraining
-        return TrainSettings.from_config({**self.config["training"]["retrain"], **overrides})
+        return TrainSettings.from_config({**self.config["training"]["retrain"], **own, **overrides})
 
     def _method_identity(self, method: str, level: int) -> dict:
         """The method's settings as written, with the schedule cut at `level`."""
@@ -316,6 +374,6 @@ class Study:
 
     def level_runs(self, task: str) -> Iterator[LevelRun]:
         for dense in self.dense_runs(task):
-            for method in self.methods:
+            for method in self.methods_of(dense.arch):
                 for level in self.levels_of(method):
                     yield self.level(task, dense.arch, dense.seed, method, level)

@@ -36,3 +36,22 @@ def random_split(n: int, fractions: Mapping[str, float], seed: int) -> np.ndarra
     codes[order[:n_train]] = 0
     codes[order[n_train : n_train + n_val]] = 1
     return codes
+
+
+def interleaved_codes(n: int, period: int) -> np.ndarray:
+    """Codes for n ordered groups: group i is val where i mod period = 1, test where it is 3,
+    train otherwise, and the last group is always train.
+
+    So every held-out group has training groups on both sides (for period >= 4) and the first
+    and last groups, which span the range of the ordering value, are in the train split: val and
+    test ask for interpolation between seen conditions, never extrapolation.
+    """
+    if period < 4:
+        raise ValueError(f"expected a holdout period >= 4. Received: period={period!r}")
+    index = np.arange(n)
+    codes = np.zeros(n, dtype=np.int8)
+    codes[index % period == 1] = 1
+    codes[index % period == 3] = 2
+    if n:
+        codes[-1] = 0
+    return codes

@@ -51,20 +51,21 @@ def train_dense(run: DenseRun, dataset: str, output: str, *, threads: int) -> No
     from prunesweep import train
 
     train.configure(threads=threads, seed=run.seed)
+    from prunesweep.models import kind_of_arch
+
     arch = run.arch_settings
-    widths = (len(splits.input_names), *arch["hidden"], len(splits.output_names))
+    kind = kind_of_arch(arch)
+    blueprint = kind.blueprint(arch, splits.input_names, splits.output_names)
     net, result, initial = train.train_network(
-        None,
+        blueprint,
         splits,
         run.training,
-        widths=widths,
-        activation=arch.get("activation", "tanh"),
         seed=run.seed,
         stream=0,
         log=log,
         snapshot_epoch=int(run.settings["rewind_epoch"]),
-        init=arch.get("init", "glorot"),
-        init_std=float(arch.get("init_std", 0.2)),
+        initialise=True,
+        **kind.build_options(arch),
     )
     _record(net, result, run, target=0.0, achieved=0.0)
     net.attrs.update(lineage.record(dataset_digest=Source(dataset, splits.digest)))
@@ -111,8 +112,9 @@ def _record(net, result, run: DenseRun | LevelRun, *, target, achieved) -> None:
 def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *, threads: int):
     """Level k of `run`: prune level k-1 with the method, then retrain with the masks fixed."""
     from prunesweep import data
+    from prunesweep.models import get_kind
+    from prunesweep.pruning import METHODS, next_masks
     from prunesweep.pruning import masks as mask_ops
-    from prunesweep.pruning import next_masks
 
     level, seed, method = run.level, run.seed, run.spec
     carry = run.retraining.optimizer == "carry"
@@ -143,7 +145,11 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
     from prunesweep import train
 
     train.configure(threads=threads, seed=seed * 1000 + level)
-    masks = next_masks(method, prev.layers, level=level, seed=seed)
+    # methods that rank with data get the trainable network's distinct training inputs
+    ranking_data = None
+    if METHODS[method.kind].needs_data:
+        ranking_data = get_kind(prev.model).pruning_inputs(prev, splits.x_train)
+    masks = next_masks(method, prev, level=level, seed=seed, data=ranking_data)
     if all(
         (kmask == layer.kernel_mask).all() and (bmask == layer.bias_mask).all()
         for (kmask, bmask), layer in zip(masks, prev.layers, strict=True)
@@ -171,8 +177,6 @@ def prune(run: LevelRun, previous: str, dense: str, dataset: str, output: str, *
         pruned,
         splits,
         run.retraining,
-        widths=prev.widths,
-        activation=prev.activation,
         seed=seed,
         stream=level,
         log=log,
@@ -216,19 +220,17 @@ def train_baseline(run, dataset: str, dense: str, output: str, *, threads: int) 
     from prunesweep import train
 
     train.configure(threads=threads, seed=run.seed)
+    from prunesweep.models import kind_of_arch
+
     net, result, _ = train.train_network(
-        None,
+        baselines.blueprint(plan, arch.get("activation", "tanh")),
         splits,
         run.training,
-        widths=plan.widths,
-        activation=arch.get("activation", "tanh"),
         seed=run.seed,
         stream=0,
         log=log,
-        init=arch.get("init", "glorot"),
-        init_std=float(arch.get("init_std", 0.2)),
-        layer_activations=plan.activations,
-        bias_free=plan.bias_free,
+        initialise=True,
+        **kind_of_arch(arch).build_options(arch),
     )
     # the masks prune nothing (achieved 0); its equivalent sparsity is evaluate's, against dense
     _record(net, result, run, target=run.target_sparsity, achieved=0.0)
@@ -293,11 +295,22 @@ def evaluate(
 
 
 def aggregate(
-    level_files, dense_files, output: str, *, methods, archs, seeds, task, config: Mapping
+    level_files,
+    dense_files,
+    output: str,
+    *,
+    methods,
+    archs,
+    seeds,
+    task,
+    config: Mapping,
+    methods_of: Mapping | None = None,
 ) -> None:
     from prunesweep.summary import combine_metrics
 
-    ds = combine_metrics(level_files, dense_files, methods=methods, archs=archs, seeds=seeds)
+    ds = combine_metrics(
+        level_files, dense_files, methods=methods, archs=archs, seeds=seeds, methods_of=methods_of
+    )
     # only settings that change the metrics: editing plots, resources or selection reruns no
     # aggregate (the rule's params do not hold them), so they must not be recorded here either
     settings = {k: v for k, v in config.items() if k not in ("plots", "resources", "selection")}
@@ -320,13 +333,15 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
     log(f"selected levels: {ds['selected_level'].values.tolist()} ({none} without a level)")
 
 
-def collect_networks(level_files, dense_files, output: str, *, methods, archs, seeds, task):
+def collect_networks(
+    level_files, dense_files, output: str, *, methods, archs, seeds, task, methods_of=None
+):
     """networks.nc of a task: histories, early stopping, |w| histograms and device."""
     from prunesweep.network_summary import collect_networks as collect
 
     paths = [*dense_files, *level_files]
     log(f"reading {len(paths)} network files")
-    ds = collect(paths, methods=methods, archs=archs, seeds=seeds)
+    ds = collect(paths, methods=methods, archs=archs, seeds=seeds, methods_of=methods_of)
     ds.attrs.update(task=task)
     files.write_netcdf(ds, output, step=f"collect_networks {task}")
     log(f"trained on: {ds.attrs['devices']} ({ds.attrs['software']})")
@@ -338,7 +353,28 @@ def _report_input(name: str, value):
         return files.open_netcdf(value, kind=name)
     if name == "dataset":
         return files.read_attrs(value, kind="dataset")
+    if name == "fields":
+        return _fields(*[str(v) for v in value])
     return [str(v) for v in value]  # levels, exports: lists of paths
+
+
+def _fields(dataset: str, dense: str, *models: str):
+    """The true field of a test run and its reconstructions (prunesweep.reconstruct): by the
+    dense NIF and by each method's exported NIF; methods with nothing selected are left out."""
+    from prunesweep.nif_model import NifPredictor, load_exported_nif
+    from prunesweep.reconstruct import reconstruction
+
+    ds = files.open_netcdf(dataset, kind="dataset", required=("field", "point_split"))
+    predictors = {"dense": NifPredictor.of(network_file.read_network(dense)).predict}
+    for path in models:
+        exported = files.open_netcdf(path, kind="exported model")
+        method = exported.attrs.get("method", Path(path).stem)
+        if int(exported.attrs.get("selected_level", -1)) < 0:
+            log(f"{method}: no level under the threshold, not drawn")
+            continue
+        model = load_exported_nif(path)
+        predictors[f"{method} (level {model.attrs['selected_level']})"] = model.predict
+    return reconstruction(ds, predictors)
 
 
 def plot(figure: str, inputs: Mapping[str, object], output: str, *, palette: str, dpi: int) -> None:
@@ -392,13 +428,16 @@ def export(
     sizes and the inference time at batch 1, 64 and 4096 of the exported model and of the dense
     network, measured here: they are kept out of the result files, which reruns reproduce byte
     for byte.
+    A NIF is exported as a smaller NIF (prunesweep.export.nif: inactive ShapeNet nodes removed);
+    it has no Keras form here, so `keras_output` is a note-only zip, and its timings come from
+    `compare_nif` on the test points, in the same JSON shape.
     """
     import json
 
     import xarray as xr
 
     from prunesweep import data
-    from prunesweep.export import export_model, save_exported
+    from prunesweep.export import compare_nif, export_model, save_exported, save_exported_nif
     from prunesweep.export.compare import compare
 
     sel = files.open_netcdf(selection, kind="selection", required=("selected_level",))
@@ -406,6 +445,9 @@ def export(
     where = {"arch": run.arch, "method": method, "seed": int(run.seed)}
     level = int(sel["selected_level"].sel(where))
     dense = network_file.read_network(levels[0], expect={**where, "method": "dense", "level": 0})
+    dataset_hash = {"config_hash": run.dataset_hash}
+    nif = dense.model == "nif"
+    splits = data.load_splits(dataset, expect=dataset_hash) if nif else None
     if level < 0:
         note = (
             f"no level of {run.arch}/{method}/seed {run.seed} has a {sel.attrs['metric']} <= "
@@ -428,17 +470,28 @@ def export(
     else:
         expect = {**where, "method": method if level else "dense", "level": level}
         net = network_file.read_network(levels[level], expect=expect)
-        inputs, outputs = data.load_features(dataset, expect={"config_hash": run.dataset_hash})
-        model = export_model(net, inputs=inputs, outputs=outputs)
-        model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)
         source = Source(levels[level], net.attrs["digest"])
-        model.attrs.update(lineage.record(network_digest=source))
-        save_exported(model, output, step=f"export level {level}")
-        log(
-            f"exported level {level}: {model.nbytes:,} bytes, formats "
-            f"{[layer.formats for layer in model.layers]}"
-        )
-    measured = compare(model, dense, output if model is not None else None)
+        chosen_by.update(lineage.record(network_digest=source))
+        if nif:
+            model = _export_nif(net, splits.x_test, level=level)
+        else:
+            inputs, outputs = data.load_features(dataset, expect=dataset_hash)
+            model = export_model(net, inputs=inputs, outputs=outputs)
+        model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)
+        if nif:
+            save_exported_nif(model, output, step=f"export level {level}")
+            log(f"exported level {level}: {model.summary()}")
+        else:
+            save_exported(model, output, step=f"export level {level}")
+            log(
+                f"exported level {level}: {model.nbytes:,} bytes, formats "
+                f"{[layer.formats for layer in model.layers]}"
+            )
+    path = output if model is not None else None
+    if nif:
+        measured = compare_nif(model, dense, path, splits.x_test)
+    else:
+        measured = compare(model, dense, path)
     measured.update(where, selected_level=level)
     text = json.dumps(measured, indent=1, sort_keys=True)
     files.atomic_save(lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"), timings)
@@ -451,7 +504,15 @@ def export(
                 )
             )
             log(f"{name}: {measured[name]['file_bytes']:,} bytes on disk; {per_call}")
-    if model is not None:  # last: importing TensorFlow would disturb the timings above
+    if model is not None and nif:
+        note = (
+            f"{run.arch}/{method}/seed {run.seed} is a NIF: it has no Keras export (its ShapeNet "
+            f"weights are generated per query by ParameterNet); load {output} with "
+            "prunesweep.export.load_exported_nif"
+        )
+        files.atomic_save(lambda tmp: _write_note_zip(tmp, note), keras_output)
+        log(note)
+    elif model is not None:  # last: importing TensorFlow would disturb the timings above
         start = time.perf_counter()
         from prunesweep.export.keras_model import save_keras
 
@@ -460,8 +521,21 @@ def export(
         log(f"wrote the Keras model {keras_output} ({seconds:.1f} s with imports)")
 
 
+def _export_nif(net, x_test, *, level: int):
+    """A NIF level as a smaller NIF, its predictions checked against the masked network's."""
+    import numpy as np
+
+    from prunesweep.export import NifPredictor, export_nif
+
+    model = export_nif(net)
+    gap = float(np.max(np.abs(model.predict(x_test) - NifPredictor.of(net).predict(x_test))))
+    log(f"level {level}: exported vs masked NIF on {len(x_test):,} test points: max diff {gap:.1e}")
+    return model
+
+
 def _write_note_zip(path: str, note: str) -> None:
-    """The .keras stand-in where nothing was selected: a zip of note.txt only (Keras refuses it)."""
+    """The .keras stand-in where nothing was selected, or for a NIF (which has no Keras form):
+    a zip of note.txt only (Keras refuses it)."""
     import zipfile
 
     with zipfile.ZipFile(path, "w") as archive:

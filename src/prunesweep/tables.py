@@ -73,6 +73,7 @@ def answer_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
                 "test_loss": mean_sd(dense["test_loss"].values),
                 "compression ratio": "1",
                 "speed-up": "1",
+                **_field_cells(metrics, None, arch, None),
                 "best": False,
                 "_score": -1.0,
             }
@@ -93,6 +94,7 @@ def answer_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
                         _selected(metrics, selection, "compression_ratio", arch, method), ".3g"
                     ),
                     "speed-up": mean_sd(_selected(metrics, selection, speedup, arch, method)),
+                    **_field_cells(metrics, selection, arch, method),
                     "best": False,
                     "_score": float(np.mean(sparsity)) if chosen == n_seeds else -1.0,
                 }
@@ -102,6 +104,28 @@ def answer_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:
             arch_rows[int(np.argmax(scores))]["best"] = True
         rows += arch_rows
     return pd.DataFrame(rows).drop(columns="_score")
+
+
+#: columns of a NIF task (prunesweep.nif.structure, evaluate.field_metrics): metric -> heading
+FIELD_COLUMNS = {
+    "shape_nodes": "active ShapeNet nodes",
+    "rel_l2_test": "test rel. L2 error",
+    "size_fraction": "live parameters / data values",
+}
+
+
+def _field_cells(metrics: xr.Dataset, selection, arch, method) -> dict:
+    """The NIF columns of a row: the dense networks' (selection None) or the selected levels'."""
+    cells = {}
+    for name, heading in FIELD_COLUMNS.items():
+        if name not in metrics:
+            continue
+        if selection is None:
+            values = metrics[name].sel(arch=arch, level=0).isel(method=0).values
+        else:
+            values = _selected(metrics, selection, name, arch, method)
+        cells[heading] = mean_sd(values, ".3g")
+    return cells
 
 
 def seed_table(metrics: xr.Dataset, selection: xr.Dataset) -> pd.DataFrame:

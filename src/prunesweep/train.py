@@ -8,11 +8,12 @@ Deterministic on CPU for a given seed and thread count (op determinism is switch
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -21,8 +22,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from prunesweep.data import Splits  # noqa: E402
-from prunesweep.models.mlp import build_mlp, load_network, masked_layers, network_from_model  # noqa: E402
-from prunesweep.network import Layer, Network, OptimizerState  # noqa: E402
+from prunesweep.models import get_kind  # noqa: E402
+from prunesweep.models.mlp import load_network, masked_layers, model_layers, to_network  # noqa: E402
+from prunesweep.network import Layer, Network, OptimizerState, zero_layers  # noqa: E402
 from prunesweep.settings import TrainSettings  # noqa: E402
 
 
@@ -195,7 +197,7 @@ class Trainer:
                 break
             last_finite = [v.numpy() for v in self.variables]
             if snapshot_epoch is not None and epoch == snapshot_epoch:
-                snapshot = network_from_model(self.model, activation="linear").layers
+                snapshot = model_layers(self.model)
             if val_loss < best - s.min_delta:
                 best, best_epoch, wait = val_loss, epoch, 0
                 best_weights = [v.numpy() for v in self.variables]
@@ -231,64 +233,69 @@ def check_permanent(net: Network) -> None:
             raise RuntimeError(f"layer {i}: {leaked} pruned weight(s) are no longer zero")
 
 
+def build_model(blueprint: Network, **options) -> keras.Model:
+    """The Keras model of `blueprint`'s kind (prunesweep.models), with fresh initial weights;
+    `options` are the kind's build options (prunesweep.models.ModelKind.build_options)."""
+    return importlib.import_module(get_kind(blueprint.model).keras_module).build(
+        blueprint, **options
+    )
+
+
 def train_network(
-    net: Network | None,
+    net: Network,
     splits: Splits,
     settings: TrainSettings,
     *,
-    widths,
-    activation: str,
     seed: int,
     stream: int,
     log=print,
     snapshot_epoch: int | None = None,
-    init: str = "glorot",
-    init_std: float = 0.2,
+    initialise: bool = False,
+    widths=None,
+    activation: str = "tanh",
     optimizer_state: OptimizerState | None = None,
-    layer_activations=None,
-    bias_free=(),
+    **build_options,
 ) -> tuple[Network, FitResult, list[Layer]]:
-    """Build the model (from `net` if given, else fresh from the seed), train it, return it.
+    """Build the model of `net`'s kind and shape, train it, return it.
 
-    `init`/`init_std` choose the initial weights of a fresh model (models.mlp.build_mlp);
-    `optimizer_state` continues another run's Adam instead of starting a new one;
-    `layer_activations` (one per layer, None: the network's) default to `net`'s own overrides;
-    `bias_free` lists layers of a fresh model whose bias is masked out (low-rank factors U).
+    The training starts from `net`'s weights and masks, or, with `initialise`, from fresh initial
+    weights drawn from the seed (then only `net`'s shape, kind and masks count: a blueprint).
+    `net=None` is an MLP of `widths` and `activation` with fresh weights. `build_options` go to
+    the kind's Keras builder (an MLP's `init`, `init_std`: prunesweep.models.mlp.build);
+    `optimizer_state` continues another run's Adam instead of starting a new one.
     Returns the trained network, the fit result, and the initial layers (before training).
     """
-    if layer_activations is None and net is not None:
-        layer_activations = net.layer_activations
-    model = build_mlp(
-        tuple(widths), activation, init=init, init_std=init_std, activations=layer_activations
-    )
-    if net is not None:
+    if net is None:
+        net = Network(zero_layers(tuple(widths)), activation=activation)
+        initialise = True
+    model = build_model(net, **build_options)
+    if not initialise:
         load_network(model, net)
-    elif bias_free:
-        fresh = network_from_model(
-            model, activation=activation, layer_activations=layer_activations
+    elif not all(lay.kernel_mask.all() and lay.bias_mask.all() for lay in net.layers):
+        # fresh weights under the blueprint's masks (a low-rank factor U has no bias)
+        fresh = model_layers(model)
+        load_network(
+            model,
+            replace(
+                net,
+                layers=[
+                    replace(f, kernel_mask=b.kernel_mask, bias_mask=b.bias_mask)
+                    for f, b in zip(fresh, net.layers, strict=True)
+                ],
+            ),
         )
-        masks = [
-            (layer.kernel_mask, layer.bias_mask & (i not in bias_free))
-            for i, layer in enumerate(fresh.layers)
-        ]
-        load_network(model, fresh.with_masks(masks))
-    initial = network_from_model(
-        model, activation=activation, layer_activations=layer_activations
-    ).layers
+    initial = model_layers(model)
     log(
-        f"training {'-'.join(map(str, widths))} on {device_name()}, "
+        f"training {net.model} {'-'.join(map(str, net.widths))} on {device_name()}, "
         f"{len(splits.x_train):,} train / {len(splits.x_val):,} val samples"
     )
     trainer = Trainer(model, splits, settings, optimizer_state)
     result = trainer.fit(splits, seed=seed, stream=stream, log=log, snapshot_epoch=snapshot_epoch)
-    trained = network_from_model(
-        model,
-        activation=activation,
-        input_names=splits.input_names,
-        output_names=splits.output_names,
-        layer_activations=layer_activations,
-    )
+    template = replace(net, attrs={})
+    if net.model == "mlp":
+        template = replace(
+            template, input_names=splits.input_names, output_names=splits.output_names
+        )
+    trained = to_network(model, template)
     check_permanent(trained)
-    if len(masked_layers(model)) != len(widths) - 1:
-        raise RuntimeError("model and widths disagree")
     return trained, result, initial

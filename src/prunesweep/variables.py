@@ -104,6 +104,19 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "pqi": ("1", "PQ Index I_(p,q) of the live weights (global)"),
     "layer_pqi": ("1", "PQ Index I_(p,q) of each layer's live weights"),
     "diverged": ("1", "1 if the level's loss is not finite or exploded"),
+    # metrics of a network trained on a field (prunesweep.evaluate.field_metrics)
+    "rel_l2_train": ("1", "relative L2 error of the field, train split"),
+    "rel_l2_val": ("1", "relative L2 error of the field, validation split"),
+    "rel_l2_test": ("1", "relative L2 error of the field, test split"),
+    "size_fraction": ("1", "live parameters per value of the data set"),
+    # metrics of a NIF's ShapeNet (prunesweep.nif.structure)
+    "shape_active_nodes": ("1", "active ShapeNet nodes of each hidden layer"),
+    "shape_nodes": ("1", "active ShapeNet nodes"),
+    "shape_node_sparsity": ("1", "fraction of ShapeNet nodes pruned (inactive)"),
+    "shape_params": ("1", "live parameters of the generated ShapeNet"),
+    "shape_params_dense": ("1", "parameters of the dense ShapeNet (ParameterNet's outputs)"),
+    "shape_flops": ("FLOP", "ShapeNet floating-point operations per query point"),
+    "shape_flops_dense": ("FLOP", "dense ShapeNet floating-point operations per query point"),
     "epochs": ("1", "epochs trained at the level"),
     # networks.nc (prunesweep.network_summary)
     "best_epoch": ("1", "epoch with the lowest validation loss, whose weights were kept (0: none)"),

@@ -72,6 +72,10 @@ def test_plans_store_the_choice_and_the_achieved_count():
     rank = plan.chosen["rank"]
     assert plan.params == baselines.lowrank_params(ARCH, rank)
     assert plan.activations.count("linear") == len(plan.bias_free) == len(plan.chosen["factorised"])
+    net = baselines.blueprint(plan, "tanh")
+    assert net.widths == plan.widths
+    assert net.layer_activations.count("linear") == 1 + len(plan.bias_free)
+    assert [not lay.bias_mask.any() for lay in net.layers].count(True) == len(plan.bias_free)
 
 
 def test_rank_mode_sweeps_the_ranks():
@@ -110,13 +114,12 @@ def lowrank_network(seed=0, rank=2):
     w2 = rng.normal(size=(8, 7)).astype(np.float32)
     b2 = rng.normal(size=7).astype(np.float32)
     layers = [
-        Layer(
-            u, np.zeros(rank, np.float32), np.ones(u.shape, bool), np.zeros(rank, bool), "linear"
-        ),
+        Layer(u, np.zeros(rank, np.float32), np.ones(u.shape, bool), np.zeros(rank, bool)),
         Layer(v, b, np.ones(v.shape, bool), np.ones(8, bool)),
         Layer(w2, b2, np.ones(w2.shape, bool), np.ones(7, bool)),
     ]
-    return Network(layers, activation="tanh"), (u, v, b, w2, b2)
+    net = Network(layers, activation="tanh", activations=("linear", "tanh", "linear"))
+    return net, (u, v, b, w2, b2)
 
 
 def test_a_lowrank_layer_computes_x_u_v(tmp_path):
@@ -127,10 +130,10 @@ def test_a_lowrank_layer_computes_x_u_v(tmp_path):
     # the file keeps the override; a file without one reads as before
     network_file.write_network(net, tmp_path / "low.nc")
     back = network_file.read_network(tmp_path / "low.nc")
-    assert back.layer_activations == ("linear", None, None)
+    assert back.activations == ("linear", "tanh", "linear")
     np.testing.assert_array_equal(back.forward(x), net.forward(x))
     plain = random_network(ARCH)
-    assert "layer_activations" not in network_file.network_to_dataset(plain).attrs
+    assert "activations" not in network_file.network_to_dataset(plain).attrs
 
 
 def test_equivalent_sparsity_is_relative_to_the_dense_architecture():

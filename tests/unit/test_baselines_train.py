@@ -11,16 +11,13 @@ def train_lowrank(rank=2, seed=4):
     plan = baselines.plan(Baseline("low", "lowrank", ranks=(rank,)), (4, 16, 8, 3), 1)
     train.configure(threads=1, seed=seed)
     net, result, initial = train.train_network(
-        None,
+        baselines.blueprint(plan, "tanh"),
         toy_splits(),
         SETTINGS,
-        widths=plan.widths,
-        activation="tanh",
         seed=seed,
         stream=0,
         log=lambda *_: None,
-        layer_activations=plan.activations,
-        bias_free=plan.bias_free,
+        initialise=True,
     )
     return plan, net, result
 
@@ -30,7 +27,7 @@ def test_lowrank_training_is_deterministic_and_keeps_u_bias_free(tmp_path):
     _, b, rb = train_lowrank()
     # rank 2 saves on every kernel: 2 (4 + 16) < 64, 2 (16 + 8) < 128, 2 (8 + 3) < 24
     assert plan.widths == (4, 2, 16, 2, 8, 2, 3) and plan.bias_free == (0, 2, 4)
-    assert a.layer_activations == ("linear", None) * 3
+    assert a.layer_activations == ("linear", "tanh", "linear", "tanh", "linear", "linear")
     for i in plan.bias_free:
         assert not a.layers[i].bias_mask.any() and not a.layers[i].bias.any()
     assert ra.history["loss"][-1] < ra.history["loss"][0], "it trains"

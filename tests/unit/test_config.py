@@ -32,7 +32,14 @@ DEFAULT = _merged("config/config.yaml", "config/methods.yaml")
 
 @pytest.mark.parametrize(
     "name",
-    ["config/config.yaml", "config/paper.yaml", "config/reproduce.yaml", "tests/config/tiny.yaml"],
+    [
+        "config/config.yaml",
+        "config/paper.yaml",
+        "config/reproduce.yaml",
+        "config/nif_ks.yaml",
+        "tests/config/tiny.yaml",
+        "tests/config/tiny_nif.yaml",
+    ],
 )
 def test_shipped_configs_are_valid(name):
     cfg = psconfig.load(ROOT / name, SCHEMA)
@@ -45,7 +52,16 @@ def test_methods_config_adds_every_method_kind_to_the_default(tmp_path):
     path.write_text(yaml.safe_dump(DEFAULT))
     cfg = psconfig.load(path, SCHEMA)
     kinds = {m["kind"] for m in cfg["methods"].values()}
-    assert kinds == {"magnitude", "nodal", "random", "lottery", "sap", "small_dense", "lowrank"}
+    assert kinds == {
+        "magnitude",
+        "nodal",
+        "random",
+        "lottery",
+        "sap",
+        "pnif",
+        "small_dense",
+        "lowrank",
+    }
     default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert set(default["methods"]) < set(cfg["methods"])
     assert {k: v for k, v in cfg.items() if k != "methods"} == {
@@ -92,7 +108,7 @@ BAD = [
     ("seeds", [], "'seeds' has value []"),
     ("seeds", [1, 1], "distinct seeds"),
     ("seeds", [1, -2], "'seeds.1' has value -2"),
-    ("architectures.base.task", "fly", "one of the tasks ['moth']"),
+    ("architectures.base.task", "fly", "one of the tasks ['moth', 'wave']"),
     ("architectures.base.hidden", [], "'architectures.base.hidden' has value []"),
     ("architectures.base.hidden", [32, 0], "'architectures.base.hidden.1' has value 0"),
     ("architectures.base.activation", "gelu", "one of ['tanh', 'relu']"),
@@ -108,6 +124,23 @@ BAD = [
     ("tasks.my-task", {"simulator": "moth"}, "'tasks.my-task' has a name"),
     ("tasks.moth.fractions", {"train": 0.5, "val": 0.2, "test": 0.2}, "add up to 1"),
     ("resources.prune.gpu", -1, "'resources.prune.gpu' has value -1"),
+    # NIF architectures, methods per architecture, per-task thresholds
+    ("architectures.nif.model", "cnn", "'architectures.nif.model' has value \"cnn\""),
+    ("architectures.nif.shape", {"width": 8, "depth": 2}, "'architectures.nif.shape.depth' is not"),
+    ("architectures.nif.shape", {"activation": "relu"}, "one of ['tanh', 'swish', 'sine']"),
+    ("architectures.nif.latent_dim", 0, "'architectures.nif.latent_dim' has value 0"),
+    ("architectures.nif.shape_inputs", ["y"], "shape_inputs ['y'] are not inputs of the task"),
+    ("architectures.nif.shape_inputs", ["t", "x"], "leave no input for ParameterNet"),
+    ("architectures.nif.methods", ["nodal"], "kind 'nodal' prunes ['mlp'] models, not 'nif'"),
+    ("architectures.nif.methods", ["prune"], "'architectures.nif.methods' lists 'prune'"),
+    ("architectures.base.methods", ["pnif"], "kind 'pnif' prunes ['nif'] models, not 'mlp'"),
+    ("architectures.base.latent_dim", 2, "'architectures.base.latent_dim' is not a known key"),
+    ("architectures.base.training", {"dense": {"batch_size": 0}}, "training.dense.batch_size'"),
+    ("methods", {"pnif": {"kind": "pnif"}}, "no method can prune its 'mlp' model"),
+    ("selection.thresholds", {"fly": 0.1}, "'selection.thresholds.fly' names no task"),
+    ("selection.thresholds", {"wave": 0}, "'selection.thresholds.wave' has value 0"),
+    ("tasks.wave.split", "random", "one of ['points', 'snapshots']"),
+    ("tasks.wave.holdout_period", 3, "'tasks.wave.holdout_period' has value 3"),
 ]
 
 

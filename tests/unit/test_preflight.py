@@ -290,3 +290,36 @@ def test_task_plugins_without_the_optional_methods_are_not_checked(monkeypatch):
         warnings.simplefilter("error")
         cfg = psconfig.validate(robust(tasks__moth__n_samples=10**12), SCHEMA)
     assert cfg["tasks"]["moth"]["n_samples"] == 10**12  # nothing to estimate with: accepted
+
+
+# ----------------------------------------------------------------------------- NIF (docs/nif.md)
+TINY_NIF = yaml.safe_load((ROOT / "tests" / "config" / "tiny_nif.yaml").read_text())
+
+
+def tiny_nif(**changes):
+    cfg = copy.deepcopy(TINY_NIF)
+    for key, value in changes.items():
+        set_key(cfg, key.replace("__", "."), value)
+    return cfg
+
+
+def test_a_pnif_level_that_removes_every_shapenet_node_is_refused():
+    width = TINY_NIF["architectures"]["nif"]["shape"]["width"]
+    text = refused(tiny_nif(methods__pnif__schedule=[0.5, 0.95]))
+    assert text == (
+        f"config key 'methods.pnif.schedule' has value 0.95 at level 2, which would remove all "
+        f"{width} ShapeNet nodes of hidden layer 1 of architecture 'nif' (method 'pnif': "
+        f"round(0.95 x {width}) = {prune_count(width, 0.95)}); at least one unit must stay"
+    )
+    assert warned(tiny_nif()) == []
+
+
+def test_pnif_is_counted_in_shapenet_nodes_and_only_on_nifs():
+    # 0.05 of 6 ShapeNet nodes rounds to 0: warned about for the NIF, and the moth's MLP (which
+    # pNIF does not prune) is not named; magnitude pruning of the MLP is counted as before
+    assert prune_count(6, 0.05) == 0
+    assert warned(tiny_nif(methods__pnif__schedule=[0.05, 0.5])) == [
+        "method 'pnif' prunes nothing at level 1 (target 0.05) in architecture(s) nif: the "
+        "target, rounded to whole ShapeNet nodes per hidden layer, removes no more than the "
+        "level before (methods.pnif.schedule)"
+    ]

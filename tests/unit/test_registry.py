@@ -11,6 +11,7 @@ from prunesweep.pruning import (
     LotteryParams,
     MagnitudeParams,
     NodalParams,
+    PnifParams,
     RandomParams,
     SAPParams,
     magnitude_masks,
@@ -28,6 +29,7 @@ EXAMPLES = {
     "nodal": ({"kind": "nodal", "score": "incoming"}, NodalParams),
     "random": ({"kind": "random"}, RandomParams),
     "lottery": ({"kind": "lottery", "rewind": "init"}, LotteryParams),
+    "pnif": ({"kind": "pnif", "score": "both"}, PnifParams),
     "sap": (
         {
             "kind": "sap",
@@ -58,7 +60,7 @@ def random_layers(widths, seed):
 
 
 def test_registry_lists_every_kind_with_documented_frozen_params():
-    assert sorted(METHODS) == ["lottery", "magnitude", "nodal", "random", "sap"]
+    assert sorted(METHODS) == ["lottery", "magnitude", "nodal", "pnif", "random", "sap"]
     for kind, spec in METHODS.items():
         params = spec.params()  # every option has a default
         assert dataclasses.is_dataclass(params) and spec.params.__dataclass_params__.frozen

@@ -225,20 +225,13 @@ def test_divergence_in_training_keeps_finite_weights_and_the_masks():
     pytest.importorskip("tensorflow")
     from prunesweep import train
     from prunesweep.settings import TrainSettings
-    from tests.unit.test_train import WIDTHS, pruned_start, toy_splits
+    from tests.unit.test_train import pruned_start, toy_splits
 
     start = pruned_start()
     train.configure(threads=1, seed=3)
     settings = TrainSettings(learning_rate=1e30, batch_size=32, max_epochs=3, patience=2)
     net, result, _ = train.train_network(
-        start,
-        toy_splits(),
-        settings,
-        widths=WIDTHS,
-        activation="tanh",
-        seed=3,
-        stream=1,
-        log=lambda m: None,
+        start, toy_splits(), settings, seed=3, stream=1, log=lambda m: None
     )
     assert result.diverged and not np.isfinite(result.history["loss"][-1])
     assert np.isfinite(result.final_val_loss)

@@ -75,6 +75,21 @@ def test_networks_nc_holds_histories_caps_and_histograms(sweep):
     assert ds.attrs["devices"] == "CPU" and "toy" in ds.attrs["software"]
 
 
+def test_networks_nc_leaves_methods_that_do_not_prune_an_architecture_empty(sweep):
+    """An architecture pruned by one method only (as a NIF by pnif): its dense network starts
+    that chain alone, the other method's cells stay NaN, as in metrics.nc."""
+    dense_only = collect_networks(
+        sweep["dense"],
+        methods=toy_sweep.METHODS,
+        archs=toy_sweep.ARCHS,
+        seeds=toy_sweep.SEEDS,
+        methods_of={"a": ["random"]},
+    )
+    epochs = dense_only["epochs"].sel(level=0)
+    assert np.isfinite(epochs.sel({"method": "random"})).all()
+    assert np.isnan(epochs.sel({"method": "magnitude"})).all()
+
+
 # ------------------------------------------------------------------------------ figures
 def _width_px(fig) -> float:
     return fig.get_size_inches()[0] * DPI

@@ -117,6 +117,54 @@ def test_a_level_the_method_does_not_have_is_refused():
         study.level("moth", "a", 1, "nodal", 3)
 
 
+def nif_config() -> dict:
+    return psconfig.load(ROOT / "tests" / "config" / "tiny_nif.yaml", SCHEMA)
+
+
+def test_methods_apply_by_model_kind_unless_an_architecture_lists_its_own():
+    cfg = nif_config()
+    study = Study(cfg)
+    assert study.methods_of("a") == ["magnitude"], "pnif cannot prune an MLP"
+    assert study.methods_of("nif") == ["magnitude", "pnif"]
+    own = copy.deepcopy(cfg)
+    own["architectures"]["nif"]["methods"] = ["pnif"]
+    assert Study(own).methods_of("nif") == ["pnif"]
+    assert Study(own).methods_of_task("wave") == ["pnif"]
+    with pytest.raises(ValueError, match="does not prune architecture 'a'"):
+        study.level("moth", "a", 1, "pnif", 1)
+    runs = list(study.level_runs("wave"))
+    assert {(r.method, r.level) for r in runs} == {
+        (m, k) for m in ("magnitude", "pnif") for k in (1, 2)
+    }
+
+
+def test_architecture_training_replaces_single_keys_and_only_its_runs_change():
+    cfg = nif_config()
+    study = Study(cfg)
+    assert study.dense("wave", "nif", 1).training.max_epochs == 40
+    assert study.dense("wave", "nif", 1).training.batch_size == 128
+    assert study.dense("moth", "a", 1).training.max_epochs == 4
+    level = study.level("wave", "nif", 1, "pnif", 1)
+    assert level.retraining.max_epochs == 10 and level.retraining.learning_rate == 0.002
+    before = all_hashes(cfg)
+    after = all_hashes(
+        edited(cfg, lambda c: c["architectures"]["nif"]["training"]["dense"].update(max_epochs=41))
+    )
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed and all(k[1] == "nif" for k in changed)
+    # the methods an architecture lists are not its dense network's identity
+    listed = all_hashes(edited(cfg, lambda c: c["architectures"]["nif"].update(methods=["pnif"])))
+    assert all(listed[k] == before[k] for k in listed)
+    assert "methods" not in study.dense("wave", "nif", 1).arch_settings
+
+
+def test_per_task_thresholds_and_an_mlp_identity_without_nif_keys():
+    study = Study(nif_config())
+    assert study.threshold("wave") == 2.0 and study.threshold("moth") == 0.035
+    arch = study.dense("moth", "a", 1).arch_settings
+    assert arch == {"task": "moth", "hidden": [8, 8], "activation": "tanh", "init": "glorot"}
+
+
 def test_a_method_may_override_retraining_for_itself():
     def sap_epochs(cfg):
         cfg["methods"]["sap"]["retrain"] = {"max_epochs": 7, "optimizer": "fresh"}

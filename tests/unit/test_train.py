@@ -45,16 +45,7 @@ def pruned_start(fraction=0.7, seed=1):
 
 def run(net, seed=3):
     train.configure(threads=1, seed=seed)
-    return train.train_network(
-        net,
-        toy_splits(),
-        SETTINGS,
-        widths=WIDTHS,
-        activation="tanh",
-        seed=seed,
-        stream=1,
-        log=lambda m: None,
-    )
+    return train.train_network(net, toy_splits(), SETTINGS, seed=seed, stream=1, log=lambda m: None)
 
 
 def test_pruned_weights_stay_exactly_zero_and_live_ones_train():

@@ -50,12 +50,26 @@ Three steps:
    them in memory. Measured formats can differ between machines and runs, and so can the file's
    bytes; `export_model(net, formats=...)` gives byte-identical files.
 
+A NIF (model "nif") is exported by `export_nif` instead (`prunesweep.export.nif`): its inactive
+ShapeNet nodes are removed together with the columns of ParameterNet's last layer that generated
+their parameters, so the exported NIF is a smaller NIF whose predictions equal the masked one's.
+
 No TensorFlow is imported here.
 """
 
 from prunesweep.export.build import export_model
 from prunesweep.export.layer import FORMATS, ExportedLayer
 from prunesweep.export.model import ExportedModel
+from prunesweep.export.nif import (
+    ExportedNif,
+    NifPredictor,
+    compare_nif,
+    export_nif,
+    load_exported_nif,
+    query_seconds,
+    save_exported_nif,
+    shrink_nif,
+)
 from prunesweep.export.shrinking import ShrunkNetwork, shrink
 from prunesweep.export.storage import load_exported, save_exported, to_dataset
 from prunesweep.export.timing import DEFAULT_REFERENCE_BATCHES, choose_formats, seconds_per_call
@@ -65,12 +79,20 @@ __all__ = [
     "FORMATS",
     "ExportedLayer",
     "ExportedModel",
+    "ExportedNif",
+    "NifPredictor",
+    "compare_nif",
     "ShrunkNetwork",
     "choose_formats",
     "export_model",
+    "export_nif",
     "load_exported",
+    "load_exported_nif",
+    "query_seconds",
     "save_exported",
+    "save_exported_nif",
     "seconds_per_call",
     "shrink",
+    "shrink_nif",
     "to_dataset",
 ]

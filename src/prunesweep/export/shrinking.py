@@ -60,7 +60,7 @@ def shrink(net: Network) -> ShrunkNetwork:
         if const.any():
             # a constant unit outputs act(b_eff); its outgoing weights move that into the
             # next layer's bias (pruned outgoing weights are 0 in the masked kernel)
-            value = ACTIVATIONS[net.layer_activation(i)](biases[i][const])
+            value = ACTIVATIONS[net.layer_activations[i]](biases[i][const])
             biases[i + 1] += value @ kernels[i + 1][const, :]
         folded.append(int(const.sum()))
         variable.append(fed)
@@ -81,9 +81,5 @@ def shrink(net: Network) -> ShrunkNetwork:
         original_widths=net.widths,
         activation=net.activation,
         folded=folded,
-        activations=(
-            tuple(net.layer_activation(i) for i in range(n_layers))
-            if any(a is not None for a in net.layer_activations)
-            else ()
-        ),
+        activations=tuple(net.layer_activations) if net.activations else (),
     )

@@ -8,6 +8,8 @@ bias, so a Dense subclass with a mask would not load back.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 from keras import ops
@@ -19,20 +21,30 @@ from prunesweep.network import Layer, Network
 class MaskedDense(keras.layers.Layer):
     """y = activation(x @ (kernel * kernel_mask) + bias * bias_mask)."""
 
-    def __init__(self, units: int, activation=None, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        units: int,
+        activation=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"expected a positive integer. Received: units={units!r}")
         self.units = units
         self.activation = keras.activations.get(activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def build(self, input_shape):
         n_in = int(input_shape[-1])
         self.kernel = self.add_weight(
             name="kernel", shape=(n_in, self.units), initializer=self.kernel_initializer
         )
-        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.bias = self.add_weight(
+            name="bias", shape=(self.units,), initializer=self.bias_initializer
+        )
         self.kernel_mask = self.add_weight(
             name="kernel_mask",
             shape=(n_in, self.units),
@@ -61,6 +73,7 @@ class MaskedDense(keras.layers.Layer):
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
 
 
@@ -77,9 +90,8 @@ def build_mlp(
     init_std: float = 0.2,
     activations=None,
 ) -> keras.Model:
-    """widths = (n_inputs, hidden..., n_outputs); hidden layers use `activation`, the last none.
-
-    `activations`, one per layer, overrides it where not None (a low-rank factor: "linear").
+    """widths = (n_inputs, hidden..., n_outputs); hidden layers use `activation`, the last none,
+    unless `activations` names one per layer (a low-rank factor U is linear).
 
     Seed Keras (keras.utils.set_random_seed) before calling for reproducible initial weights.
     """
@@ -91,44 +103,56 @@ def build_mlp(
         raise ValueError(f"expected one of {list(INITS)}. Received: init={init!r}")
     inputs = keras.Input(shape=(widths[0],), name="inputs")
     h = inputs
-    overrides = list(activations) if activations is not None else [None] * (len(widths) - 1)
-    if len(overrides) != len(widths) - 1:
-        raise ValueError(f"expected {len(widths) - 1} activations. Received: {overrides!r}")
+    if activations and len(activations) != len(widths) - 1:
+        raise ValueError(f"expected {len(widths) - 1} activations. Received: {activations!r}")
     for i, units in enumerate(widths[1:], start=1):
         last = i == len(widths) - 1
-        own = overrides[i - 1]
+        own = activations[i - 1] if activations else (None if last else activation)
         h = MaskedDense(
             units,
-            activation=own if own is not None else (None if last else activation),
+            activation=own,
             kernel_initializer=initializer,
             name=f"layer{i}",
         )(h)
     return keras.Model(inputs, h, name="mlp")
 
 
+def build(blueprint: Network, *, init: str = "glorot", init_std: float = 0.2) -> keras.Model:
+    """The Keras model of an MLP blueprint (prunesweep.models.KINDS["mlp"]); `init` and
+    `init_std` are the architecture's (prunesweep.models.KINDS["mlp"].build_options)."""
+    return build_mlp(
+        blueprint.widths,
+        blueprint.activation,
+        init=init,
+        init_std=init_std,
+        activations=blueprint.activations or None,
+    )
+
+
 def masked_layers(model: keras.Model) -> list[MaskedDense]:
     return [layer for layer in model.layers if isinstance(layer, MaskedDense)]
 
 
-def to_network(model: keras.Model, template: Network) -> Network:
-    """Copy the model's weights and masks into a NumPy `Network` shaped like `template`."""
-    layers = [
+def model_layers(model: keras.Model) -> list[Layer]:
+    """The weights and masks of the model's masked layers, in order, as NumPy layers."""
+    return [
         Layer(
             kernel=np.asarray(layer.kernel.numpy(), dtype=np.float32),
             bias=np.asarray(layer.bias.numpy(), dtype=np.float32),
             kernel_mask=layer.kernel_mask.numpy() > 0.5,
             bias_mask=layer.bias_mask.numpy() > 0.5,
-            activation=own.activation,
         )
-        for layer, own in zip(masked_layers(model), template.layers, strict=True)
+        for layer in masked_layers(model)
     ]
-    return Network(
-        layers=layers,
-        activation=template.activation,
-        input_names=template.input_names,
-        output_names=template.output_names,
-        attrs=dict(template.attrs),
-    )
+
+
+def to_network(model: keras.Model, template: Network) -> Network:
+    """Copy the model's weights and masks into a NumPy `Network` shaped like `template` (any
+    model kind: the masked layers are the trainable network, e.g. a NIF's ParameterNet)."""
+    layers = model_layers(model)
+    if [lay.shape for lay in layers] != [lay.shape for lay in template.layers]:
+        raise ValueError("the model's layers do not match the template's")
+    return replace(template, layers=layers, attrs=dict(template.attrs))
 
 
 def load_network(model: keras.Model, net: Network) -> None:
@@ -144,17 +168,8 @@ def load_network(model: keras.Model, net: Network) -> None:
 
 
 def network_from_model(
-    model: keras.Model,
-    *,
-    activation: str,
-    input_names=(),
-    output_names=(),
-    attrs=None,
-    layer_activations=None,
+    model: keras.Model, *, activation: str, input_names=(), output_names=(), attrs=None
 ) -> Network:
-    """The model as a `Network`; `layer_activations` are the layers' overrides (None: none)."""
-    n = len(masked_layers(model))
-    overrides = list(layer_activations) if layer_activations is not None else [None] * n
     template = Network(
         layers=[
             Layer(
@@ -162,9 +177,8 @@ def network_from_model(
                 bias=np.zeros(lay.bias.shape, np.float32),
                 kernel_mask=np.ones(lay.kernel.shape, bool),
                 bias_mask=np.ones(lay.bias.shape, bool),
-                activation=own,
             )
-            for lay, own in zip(masked_layers(model), overrides, strict=True)
+            for lay in masked_layers(model)
         ],
         activation=activation,
         input_names=tuple(input_names),

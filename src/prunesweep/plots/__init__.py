@@ -2,8 +2,9 @@
 
 Functions neither save nor set a global theme; the plot stage does both. Axis labels come from the
 variables' long_name and units (prunesweep.variables). One module per question: `curves` (how
-accuracy falls), `selection` (what was selected), `connections` (where the cliff is and why);
-the report items (prunesweep.report_items) name the `*_figure` functions below.
+accuracy falls), `selection` (what was selected), `connections` (where the cliff is and why),
+`fields` (a field task's NIFs: reconstructions, error vs ShapeNet nodes, size vs data); the report
+items (prunesweep.report_items) name the `*_figure` functions below and in `fields`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from prunesweep.plots.common import label, style, tidy  # noqa: E402
 from prunesweep.plots.connections import output_connections  # noqa: E402
 from prunesweep.plots.curves import loss_vs_sparsity, loss_vs_tradeoff, pqi_vs_level  # noqa: E402
 from prunesweep.plots.drawing import network_drawing  # noqa: E402
+from prunesweep.plots.fields import (  # noqa: E402
+    error_vs_nodes_figure,
+    field_reconstruction_figure,
+    size_vs_data_figure,
+)
 from prunesweep.plots.selection import (  # noqa: E402
     input_connections,
     layer_sparsity,
@@ -28,6 +34,8 @@ from prunesweep.plots.training import training_curves, weight_magnitudes  # noqa
 
 __all__ = [
     "draw",
+    "error_vs_nodes_figure",
+    "field_reconstruction_figure",
     "input_connections",
     "label",
     "layer_sparsity",
@@ -37,6 +45,7 @@ __all__ = [
     "output_connections",
     "pqi_vs_level",
     "selected_sparsity",
+    "size_vs_data_figure",
     "style",
     "tidy",
     "training_curves",

@@ -4,7 +4,8 @@
     masks = next_masks(method, network.layers, level=1, seed=0)
     pruned = network.with_masks(masks)
 
-Kinds (`METHODS`): magnitude, lottery, random, nodal, sap. Sparsity counts are
+Kinds (`METHODS`): magnitude, lottery, random, nodal, sap, pnif (a NIF's ShapeNet nodes).
+Sparsity counts are
 `masks.prune_count(n, target)`: round(target * n) with halves rounded up.
 """
 
@@ -23,6 +24,7 @@ from prunesweep.pruning.masks import (
     total_sparsity,
 )
 from prunesweep.pruning.nodal import NodalParams, hidden_units_alive, nodal_masks, unit_sparsity
+from prunesweep.pruning.pnif import PnifParams, node_scores, pnif_masks
 from prunesweep.pruning.pqi import pqi, pqi_report
 from prunesweep.pruning.random_prune import RandomParams, random_masks
 from prunesweep.pruning.registry import (
@@ -50,6 +52,7 @@ __all__ = [
     "Method",
     "MethodSpec",
     "NodalParams",
+    "PnifParams",
     "RandomParams",
     "SAPParams",
     "SapGroup",
@@ -60,8 +63,10 @@ __all__ = [
     "layer_sparsity",
     "magnitude_masks",
     "next_masks",
+    "node_scores",
     "nodal_masks",
     "parse_method",
+    "pnif_masks",
     "pqi",
     "pqi_report",
     "protected_connections",

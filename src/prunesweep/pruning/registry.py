@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from prunesweep.network import Layer
+from prunesweep.network import Layer, Network
 from prunesweep.pruning.magnitude import LotteryParams, MagnitudeParams, magnitude_masks
 from prunesweep.pruning.masks import MaskPair, check_masks
 from prunesweep.pruning.nodal import NodalParams, nodal_masks
+from prunesweep.pruning.pnif import PnifParams, pnif_masks
 from prunesweep.pruning.random_prune import RandomParams, random_masks
 from prunesweep.pruning.sap import SAPParams, sap_masks
 
@@ -29,24 +30,33 @@ from prunesweep.pruning.sap import SAPParams, sap_masks
 RESERVED_KEYS = ("kind", "schedule", "retrain")
 
 
+#: model kinds (prunesweep.models) whose trainable network is a plain stack of dense layers
+ANY_MODEL = frozenset({"mlp", "nif"})
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     """A kind of pruning: its parameter class, its mask function and whether it has a schedule.
 
-    `prune(layers, *, params, target, seed, level)` returns the next level's masks; `target` is
-    None for kinds without a fixed schedule.
+    `prune(layers, *, params, target, seed, level, network, data)` returns the next level's
+    masks; `target` is None for kinds without a fixed schedule; `network` is the Network the
+    layers belong to (its model kind and spec). `models` are the model kinds it can prune. With
+    `needs_data`, `data` holds the trainable network's distinct training inputs (a NIF:
+    ParameterNet's, prunesweep.models.ModelKind.pruning_inputs), which the prune stage passes.
     """
 
     params: type
     prune: Callable[..., list[MaskPair]]
     fixed_schedule: bool
     description: str
+    models: frozenset[str] = ANY_MODEL
+    needs_data: bool = False
 
 
 METHODS: dict[str, MethodSpec] = {
     "magnitude": MethodSpec(
         MagnitudeParams,
-        lambda layers, *, params, target, seed, level: magnitude_masks(
+        lambda layers, *, params, target, **_: magnitude_masks(
             layers, target=target, params=params
         ),
         fixed_schedule=True,
@@ -54,7 +64,7 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "lottery": MethodSpec(
         LotteryParams,
-        lambda layers, *, params, target, seed, level: magnitude_masks(
+        lambda layers, *, params, target, **_: magnitude_masks(
             layers, target=target, params=params
         ),
         fixed_schedule=True,
@@ -62,7 +72,7 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "random": MethodSpec(
         RandomParams,
-        lambda layers, *, params, target, seed, level: random_masks(
+        lambda layers, *, params, target, seed, level, **_: random_masks(
             layers, target=target, seed=seed, level=level, params=params
         ),
         fixed_schedule=True,
@@ -70,15 +80,24 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "nodal": MethodSpec(
         NodalParams,
-        lambda layers, *, params, target, seed, level: nodal_masks(
-            layers, target=target, params=params
-        ),
+        lambda layers, *, params, target, **_: nodal_masks(layers, target=target, params=params),
         fixed_schedule=True,
         description="whole hidden units with the smallest L2 norm removed",
+        models=frozenset({"mlp"}),
+    ),
+    "pnif": MethodSpec(
+        PnifParams,
+        lambda layers, *, params, target, network, data, **_: pnif_masks(
+            layers, target=target, network=network, data=data, params=params
+        ),
+        fixed_schedule=True,
+        description="pNIF: whole ShapeNet nodes of a NIF, smallest generated-weight L2 norm first",
+        models=frozenset({"nif"}),
+        needs_data=True,
     ),
     "sap": MethodSpec(
         SAPParams,
-        lambda layers, *, params, target, seed, level: sap_masks(layers, params=params),
+        lambda layers, *, params, **_: sap_masks(layers, params=params),
         fixed_schedule=False,
         description="sparsity-informed adaptive pruning: the PQ Index sets each level's amount",
     ),
@@ -220,22 +239,44 @@ def check_schedule(schedule: Any, method: str) -> tuple[float, ...]:
     return tuple(values)
 
 
-def next_masks(method: Method, layers: Sequence[Layer], *, level: int, seed: int) -> list[MaskPair]:
+def next_masks(
+    method: Method,
+    layers: Sequence[Layer] | Network,
+    *,
+    level: int,
+    seed: int,
+    data: np.ndarray | None = None,
+) -> list[MaskPair]:
     """Level `level`'s (kernel_mask, bias_mask) per layer, from level `level - 1`'s trained layers.
 
+    Pass the Network (not only its layers) for kinds that need its model (pnif), and `data` (the
+    trainable network's distinct training inputs) where the kind's spec `needs_data`.
     Pure: no I/O and no global random state. The result is checked to only shrink the masks.
     """
-    layers = list(getattr(layers, "layers", layers))  # a Network works too
+    network = layers if isinstance(layers, Network) else Network(list(layers))
+    layers = list(network.layers)
     _check_level(level, method.n_levels, method.name)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"expected a non-negative integer. Received: seed={seed!r}")
     spec = METHODS[method.kind]
+    if network.model not in spec.models:
+        raise ValueError(
+            f"method {method.name!r} (kind {method.kind!r}) prunes {sorted(spec.models)} models, "
+            f"not {network.model!r}"
+        )
+    if spec.needs_data and data is None:
+        raise ValueError(
+            f"method {method.name!r} (kind {method.kind!r}) ranks with data: pass the trainable "
+            "network's training inputs as data="
+        )
     masks = spec.prune(
         layers,
         params=method.params,
         target=method.target_sparsity(level),
         seed=int(seed),
         level=int(level),
+        network=network,
+        data=data,
     )
     return check_masks(layers, masks)
 

@@ -13,6 +13,8 @@ from prunesweep.tasks.base import Task, TaskData, Variable
 
 SIMULATORS: dict[str, str] = {
     "moth": "prunesweep.tasks.moth",
+    "wave": "prunesweep.tasks.fields.wave",
+    "ks": "prunesweep.tasks.fields.ks",
 }
 
 __all__ = ["SIMULATORS", "Task", "TaskData", "Variable", "get_task"]
