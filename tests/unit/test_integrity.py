@@ -1,6 +1,6 @@
 """Files that prove their own integrity: the digest, Fletcher-32, the chain, and what readers check.
 
-The workflow side (a real sweep, corrupted) is tests/workflow/test_integrity.py.
+The workflow side (a real sweep, corrupted) is tests/workflow/test_verify_results.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """prunesweep.verify on a small results folder built with the library (no training).
 
-The same on a real sweep, damaged the ways issue 12 lists: tests/workflow/test_integrity.py.
+The same on a real sweep, damaged the ways issue 12 lists: tests/workflow/test_verify_results.py.
 """
 
 from __future__ import annotations
