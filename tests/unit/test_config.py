@@ -177,3 +177,11 @@ def test_a_bad_baseline_stops_the_workflow_with_one_line(entry, message):
     with pytest.raises(psconfig.ConfigError, match=message) as err:
         psconfig.validate(cfg, SCHEMA)
     assert "\n" not in str(err.value)
+
+
+def test_baselines_config_adds_both_baselines_to_the_default(tmp_path):
+    path = tmp_path / "merged.yaml"
+    path.write_text(yaml.safe_dump(_merged("config/config.yaml", "config/baselines.yaml")))
+    cfg = psconfig.load(path, SCHEMA)
+    added = {name: m["kind"] for name, m in cfg["methods"].items()}
+    assert added["small"] == "small_dense" and added["lowrank"] == "lowrank"
