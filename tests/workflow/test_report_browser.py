@@ -86,8 +86,12 @@ def expected_rows(tiny_run: Path) -> dict[str, list[int]]:
         n_levels = int(trained.sel(level=slice(1, None)).sum())
     per_method = n_arch * (1 + n_method)
     per_seed = n_arch * n_method * n_seed
+    # with baselines the answer page also compares them with pruning, one row per architecture
+    # x method (tables._baseline_section)
+    kinds = {m["kind"] for m in CFG["methods"].values()}
+    compared = [n_arch * n_method] if kinds & {"small_dense", "lowrank"} else []
     return {
-        "answer": [per_method, per_seed, per_seed],
+        "answer": [per_method, per_seed, per_seed, *compared],
         "training": [n_arch + n_levels],
         "exported": [per_method, per_method],
         "study": [None, n_arch, n_method, 2, None, None],  # None: a list of settings
