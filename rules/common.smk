@@ -59,13 +59,16 @@ wildcard_constraints:
     level=r"\d{2}",
 
 
-# Before the first job (not on a dry run): results/ must take new files. (To check a read-only
-# copy of the results: python -m prunesweep.verify, which writes nothing.)
+# Before the first job (not on a dry run), in one handler (Snakemake keeps only the last
+# `onstart:`): results/ must take new files (to check a read-only copy of the results: python -m
+# prunesweep.verify, which writes nothing); on Slurm, the plugin must see jobs end
+# (prunesweep.slurm_status).
 onstart:
     try:
         psfiles.check_writable(RESULTS)
     except psfiles.OutputError as err:
         sys.exit(f"prunesweep: {err}")
+    check_slurm_status()
 
 
 # ----------------------------------------------------------------------------- resources
@@ -99,8 +102,8 @@ def get_threads(rule_name):
 
 
 # ----------------------------------------------------------------------------- Slurm
-# Before the first submission: will the Slurm plugin see jobs end? (prunesweep.slurm_status)
-onstart:
+def check_slurm_status():
+    """Before the first submission: will the Slurm plugin see jobs end? (prunesweep.slurm_status)"""
     plugin = workflow.executor_plugin
     if plugin is not None and plugin.name == "slurm":
         from snakemake.logging import logger

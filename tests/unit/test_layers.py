@@ -35,3 +35,17 @@ def test_every_module_imports_on_its_own():
             [sys.executable, "-c", code, module], capture_output=True, text=True, timeout=120
         )
         assert proc.returncode == 0, f"{module}: {proc.stderr[-2000:]}"
+
+
+def test_one_handler_per_workflow_event():
+    """Snakemake keeps only the last `onstart:` (and onsuccess, onerror): a second one silently
+    drops the first's checks, as it once dropped the start-up check that results/ is writable."""
+    sources = [*(ROOT / "rules").glob("*.smk"), ROOT / "workflow" / "Snakefile"]
+    for event in ("onstart", "onsuccess", "onerror"):
+        found = [
+            f"{path.name}:{n}"
+            for path in sources
+            for n, line in enumerate(path.read_text().splitlines(), 1)
+            if line.startswith(f"{event}:")
+        ]
+        assert len(found) <= 1, f"{event} defined {len(found)} times: {found}"
