@@ -15,5 +15,6 @@ stages.collect_networks(
     archs=sm.params.archs,
     seeds=sm.params.seeds,
     task=sm.wildcards.task,
+    config=sm.config,
     methods_of=sm.params.methods_of,
 )

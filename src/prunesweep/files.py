@@ -157,6 +157,9 @@ def write_netcdf(
             merged[name] = {"_FillValue": None if var.dtype == np.float32 else np.nan}
         if var.size > 100_000 and var.dtype.kind in "fi":
             merged.setdefault(name, {}).update(zlib=True, complevel=4, shuffle=True)
+    for name, var in ds.coords.items():  # CF: a coordinate variable has no _FillValue
+        if var.dtype.kind == "f":
+            merged.setdefault(name, {}).setdefault("_FillValue", None)
     for name, var in ds.variables.items():
         target = cf_integer_dtype(var.values) if var.dtype.kind in "iu" else None
         if target is not None:

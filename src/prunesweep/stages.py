@@ -294,6 +294,13 @@ def evaluate(
     log(f"val loss {float(ds['val_loss']):.4e} at sparsity {float(ds['sparsity']):.4f}")
 
 
+def _summary_settings(config: Mapping) -> dict:
+    """The settings a task's summary records: those that change its numbers. Editing plots,
+    resources or selection reruns no summary (the rules' params do not hold them), so they must
+    not be recorded either."""
+    return {k: v for k, v in config.items() if k not in ("plots", "resources", "selection")}
+
+
 def aggregate(
     level_files,
     dense_files,
@@ -311,10 +318,7 @@ def aggregate(
     ds = combine_metrics(
         level_files, dense_files, methods=methods, archs=archs, seeds=seeds, methods_of=methods_of
     )
-    # only settings that change the metrics: editing plots, resources or selection reruns no
-    # aggregate (the rule's params do not hold them), so they must not be recorded here either
-    settings = {k: v for k, v in config.items() if k not in ("plots", "resources", "selection")}
-    ds.attrs.update(task=task, **provenance(settings))
+    ds.attrs.update(task=task, **provenance(_summary_settings(config)))
     files.write_netcdf(ds, output, step=f"aggregate {task}")
 
 
@@ -334,7 +338,16 @@ def select(metrics: str, output: str, *, threshold: float, split: str) -> None:
 
 
 def collect_networks(
-    level_files, dense_files, output: str, *, methods, archs, seeds, task, methods_of=None
+    level_files,
+    dense_files,
+    output: str,
+    *,
+    methods,
+    archs,
+    seeds,
+    task,
+    config: Mapping,
+    methods_of=None,
 ):
     """networks.nc of a task: histories, early stopping, |w| histograms and device."""
     from prunesweep.network_summary import collect_networks as collect
@@ -342,7 +355,7 @@ def collect_networks(
     paths = [*dense_files, *level_files]
     log(f"reading {len(paths)} network files")
     ds = collect(paths, methods=methods, archs=archs, seeds=seeds, methods_of=methods_of)
-    ds.attrs.update(task=task)
+    ds.attrs.update(task=task, **provenance(_summary_settings(config)))
     files.write_netcdf(ds, output, step=f"collect_networks {task}")
     log(f"trained on: {ds.attrs['devices']} ({ds.attrs['software']})")
 

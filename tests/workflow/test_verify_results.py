@@ -66,12 +66,13 @@ def poison_live_weight(ds):
 
 
 def damage(path: Path) -> None:
-    """Flip one bit of kernel_1's first weight in the file's bytes (no NetCDF library involved)."""
+    """Flip one bit of one of kernel_1's live weights in the file's bytes (no NetCDF library
+    involved): the first whose 4 bytes occur once in the file (a pruned weight's zeros do not)."""
     with xr.open_dataset(path) as ds:
-        weight = ds["kernel_1"].values.astype(np.float32).tobytes()[:4]
+        values = ds["kernel_1"].values.astype(np.float32).ravel()
     data = bytearray(path.read_bytes())
+    weight = next(w for w in (v.tobytes() for v in values[values != 0]) if data.count(w) == 1)
     at = data.find(weight)
-    assert at > 0 and data.count(weight) == 1
     data[at + 1] ^= 0x10
     path.write_bytes(bytes(data))
 
