@@ -240,9 +240,14 @@ def count_files(root: str | Path) -> int:
 def report(problems: list[Problem], root: str | Path) -> list[str]:
     """What `verify` prints: one line per bad file, then one line saying how many were checked."""
     total = count_files(root)
+    if len(problems) == 1:
+        return [problems[0].line, f"prunesweep: 1 of {total} files under {root} are bad"]
     if problems:
+        # one --forcerun with every file: Snakemake keeps only the last of repeated --forcerun
+        paths = " ".join(str(p.path) for p in problems)
         return [p.line for p in problems] + [
-            f"prunesweep: {len(problems)} of {total} files under {root} are bad"
+            f"prunesweep: {len(problems)} of {total} files under {root} are bad; remake them all "
+            f"with `snakemake --forcerun {paths}` and your usual options"
         ]
     return [f"prunesweep: all {total} files under {root} verified"]
 

@@ -209,8 +209,10 @@ def test_the_forcerun_lines_remake_the_sweep_byte_for_byte(tiny_run, tmp_path):
     assert [line.split(":")[0] for line in lines] == [f"network file {p}" for p in SWAPPED]
     fixes = [re.search(r"`snakemake --forcerun (\S+)`", line)[1] for line in lines]
     assert fixes == list(SWAPPED)
-    forced = [arg for path in fixes for arg in ("--forcerun", path)]
-    snakemake(work, "--cores", "2", "--configfile", str(TINY), *forced)
+    proc = verify(work)
+    together = f"`snakemake --forcerun {' '.join(fixes)}`"  # a second --forcerun replaces the first
+    assert together in proc.stderr.splitlines()[-1], proc.stderr
+    snakemake(work, "--cores", "2", "--configfile", str(TINY), "--forcerun", *fixes)
     proc = verify(work, "--configfile", str(TINY))
     assert proc.returncode == 0, proc.stdout
     results = sorted(
