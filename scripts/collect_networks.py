@@ -2,7 +2,7 @@
 
 from prunesweep import joblog
 
-joblog.capture(snakemake.log[0])  # noqa: F821
+joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
 from prunesweep import stages  # noqa: E402
 
