@@ -6,8 +6,11 @@ training settings, seed and data:
 
 - `small_dense`: a dense MLP of the architecture's depth, its hidden widths the architecture's
   scaled by one common factor c (round(c * H_i), at least 1);
-- `lowrank`: every kernel W (n x m) for which it saves parameters, r (n + m) < n m, replaced by
-  U (n x r) V (r x m): one rank r for all factorised kernels.
+- `lowrank`: every hidden kernel W (n x m), between two hidden layers, for which it saves
+  parameters, r (n + m) < n m, replaced by U (n x r) V (r x m): one rank r for all factorised
+  kernels. The input and output kernels stay dense: a rank below the input width would discard
+  input directions, one below the output width would tie the outputs together (a floor on the
+  loss that no training can remove, not a compression).
 
 Level k matches the budget of level k of a `reference` pruning method: its live parameters (live
 kernel weights + all biases) for target s_k, counted as the pruning functions count them
@@ -222,30 +225,39 @@ def small_dense_widths(widths: Sequence[int], target_params: int) -> tuple[tuple
     return best[1], best[2]
 
 
-def factorised(n: int, m: int, rank: int) -> bool:
-    """A kernel n x m is factorised at `rank` where that saves parameters: r (n + m) < n m."""
-    return rank * (n + m) < n * m
+def kernel_shapes(widths: Sequence[int]) -> list[tuple[int, int]]:
+    return list(zip(widths[:-1], widths[1:], strict=True))
+
+
+def factorised(widths: Sequence[int], rank: int) -> list[bool]:
+    """Which kernels are factorised at `rank`: the hidden ones (neither the first nor the last)
+    where that saves parameters, r (n + m) < n m."""
+    shapes = kernel_shapes(widths)
+    return [0 < i < len(shapes) - 1 and rank * (n + m) < n * m for i, (n, m) in enumerate(shapes)]
 
 
 def max_rank(widths: Sequence[int]) -> int:
-    """The largest rank that still factorises some kernel (0: none can be)."""
-    return max((n * m - 1) // (n + m) for n, m in zip(widths[:-1], widths[1:], strict=True))
+    """The largest rank that still factorises some hidden kernel (0: none can be)."""
+    hidden = kernel_shapes(widths)[1:-1]
+    return max(((n * m - 1) // (n + m) for n, m in hidden), default=0)
 
 
 def lowrank_params(widths: Sequence[int], rank: int) -> int:
     """Parameters of the factorised network: r (n + m) per factorised kernel, n m otherwise,
     plus the architecture's biases (a factor U has none)."""
-    total = 0
-    for n, m in zip(widths[:-1], widths[1:], strict=True):
-        total += (rank * (n + m) if factorised(n, m, rank) else n * m) + m
-    return total
+    return sum(
+        (rank * (n + m) if low else n * m) + m
+        for (n, m), low in zip(kernel_shapes(widths), factorised(widths, rank), strict=True)
+    )
 
 
 def lowrank_rank(widths: Sequence[int], target_params: int) -> int:
     """The rank whose factorised parameter count is closest to `target_params` (ties: lower)."""
     top = max_rank(widths)
     if top < 1:
-        raise ValueError(f"no kernel of a {'-'.join(map(str, widths))} network can be factorised")
+        raise ValueError(
+            f"no hidden kernel of a {'-'.join(map(str, widths))} network can be factorised"
+        )
     return min(range(1, top + 1), key=lambda r: (abs(lowrank_params(widths, r) - target_params), r))
 
 
@@ -301,8 +313,10 @@ def plan(spec: Baseline, widths: Sequence[int], level: int) -> Plan:
     if spec.kind != "lowrank":
         raise ValueError(f"method {spec.name!r}: ranks are for kind 'lowrank' only")
     units, acts, bias_free, which = [widths[0]], [], [], []
-    for i, (n, m) in enumerate(zip(widths[:-1], widths[1:], strict=True), start=1):
-        if factorised(n, m, rank):
+    for i, ((_, m), low) in enumerate(
+        zip(kernel_shapes(widths), factorised(widths, rank), strict=True), start=1
+    ):
+        if low:
             bias_free.append(len(acts))
             units.append(rank)
             acts.append(FACTOR_ACTIVATION)
@@ -320,12 +334,19 @@ def plan(spec: Baseline, widths: Sequence[int], level: int) -> Plan:
 
 
 def check_plans(spec: Baseline, archs: Mapping[str, Sequence[int]]) -> None:
-    """Refuse ranks that factorise no kernel of an architecture (ValueError naming both)."""
-    if spec.ranks is None:
+    """Refuse a low-rank baseline on an architecture without a hidden kernel to factorise, and
+    ranks that factorise none (ValueError naming both)."""
+    if spec.kind != "lowrank":
         return
     for arch, widths in archs.items():
         top = max_rank(widths)
-        if spec.ranks[-1] > top:
+        if top < 1:
+            raise ValueError(
+                f"method {spec.name!r}: architecture {arch!r} ({'-'.join(map(str, widths))}) "
+                "has no hidden kernel a low rank makes smaller; expected two or more hidden "
+                "layers"
+            )
+        if spec.ranks is not None and spec.ranks[-1] > top:
             raise ValueError(
                 f"method {spec.name!r}: rank {spec.ranks[-1]} factorises no kernel of "
                 f"architecture {arch!r} ({'-'.join(map(str, widths))}); expected ranks of at "

@@ -64,7 +64,8 @@ def check(config: Mapping) -> list[str]:
 
 
 def _check_baseline(config: Mapping, method: Baseline) -> None:
-    """A rank-only low-rank baseline must factorise some kernel of every architecture."""
+    """A low-rank baseline must factorise some hidden kernel of every architecture it runs on,
+    at every rank it sweeps."""
     widths = {}
     for arch, settings in config["architectures"].items():
         listed = settings.get("methods")
@@ -78,7 +79,8 @@ def _check_baseline(config: Mapping, method: Baseline) -> None:
     try:
         check_plans(method, widths)
     except ValueError as err:
-        raise PlanError(f"config key 'methods.{method.name}.ranks': {err}") from err
+        key = "ranks" if method.ranks is not None else "kind"
+        raise PlanError(f"config key 'methods.{method.name}.{key}': {err}") from err
 
 
 def _pruned_widths(settings: Mapping, name: str, method: Method) -> list[int] | None:

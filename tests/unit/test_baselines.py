@@ -46,16 +46,23 @@ def test_small_dense_is_the_closest_scaled_network_and_exact_when_reachable():
     assert baselines.small_dense_widths(ARCH, 99) == ((10, 4, 4, 7), 0.4375)
 
 
-def test_lowrank_counts_factorised_kernels_only_where_they_save():
-    # rank 2: 10x8 -> 2*18 = 36 < 80, 8x8 -> 32 < 64, 8x7 -> 30 < 56; biases 23
-    assert baselines.lowrank_params(ARCH, 2) == 36 + 32 + 30 + 23
-    # rank 4: 10x8 -> 72 < 80, 8x8 -> 64 not < 64 (kept dense), 8x7 -> 60 (not < 56)
-    assert baselines.lowrank_params(ARCH, 4) == 72 + 64 + 56 + 23
-    assert baselines.max_rank(ARCH) == 4
+def test_lowrank_factorises_hidden_kernels_only_where_they_save():
+    # the input (10x8) and output (8x7) kernels stay dense: a rank below their widths would drop
+    # input directions or tie outputs together. Rank 2: 8x8 -> 2*16 = 32 < 64; biases 23
+    assert baselines.lowrank_params(ARCH, 2) == 80 + 32 + 56 + 23
+    assert baselines.factorised(ARCH, 2) == [False, True, False]
+    # rank 4: 8x8 -> 64, not < 64: nothing left to factorise, so 3 is the largest rank
+    assert baselines.factorised(ARCH, 4) == [False, False, False]
+    assert baselines.max_rank(ARCH) == 3
+    wide = (10, 128, 128, 64, 64, 7)  # the default architecture: three hidden kernels
+    assert baselines.factorised(wide, 8) == [False, True, True, True, False]
+    assert baselines.lowrank_params(wide, 8) == 1408 + 8 * (256 + 192 + 128) + 256 + 455
     for budget in range(60, 300, 5):
         rank = baselines.lowrank_rank(ARCH, budget)
-        gaps = [abs(baselines.lowrank_params(ARCH, r) - budget) for r in range(1, 5)]
+        gaps = [abs(baselines.lowrank_params(ARCH, r) - budget) for r in range(1, 4)]
         assert abs(baselines.lowrank_params(ARCH, rank) - budget) == min(gaps)
+    with pytest.raises(ValueError, match="no hidden kernel of a 10-8-7 network"):
+        baselines.lowrank_rank((10, 8, 7), 50)
 
 
 def test_plans_store_the_choice_and_the_achieved_count():
@@ -82,11 +89,15 @@ def test_rank_mode_sweeps_the_ranks():
     low = methods(low={"kind": "lowrank", "ranks": [1, 3]})["low"]
     assert low.n_levels == 2 and low.target_sparsity(1) is None
     plan = baselines.plan(low, ARCH, 2)
-    assert plan.chosen == {"rank": 3, "factorised": [1, 2, 3]} and plan.budget is None
-    assert plan.widths == (10, 3, 8, 3, 8, 3, 7)
+    assert plan.chosen == {"rank": 3, "factorised": [2]} and plan.budget is None
+    assert plan.widths == (10, 8, 3, 8, 7)
     baselines.check_plans(low, {"a": ARCH})
-    with pytest.raises(ValueError, match="rank 5 factorises no kernel of architecture 'a'"):
-        baselines.check_plans(Baseline("x", "lowrank", ranks=(5,)), {"a": ARCH})
+    with pytest.raises(ValueError, match="rank 4 factorises no kernel of architecture 'a'"):
+        baselines.check_plans(Baseline("x", "lowrank", ranks=(4,)), {"a": ARCH})
+    # one hidden layer: no hidden kernel, in rank and in budget mode
+    for spec in (Baseline("x", "lowrank", ranks=(1,)), Baseline("x", "lowrank", schedule=(0.5,))):
+        with pytest.raises(ValueError, match="architecture 'b' .10-8-7. has no hidden kernel"):
+            baselines.check_plans(spec, {"b": (10, 8, 7)})
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from tests.unit.test_train import SETTINGS, toy_splits
 
 
 def train_lowrank(rank=2, seed=4):
-    plan = baselines.plan(Baseline("low", "lowrank", ranks=(rank,)), (4, 16, 8, 3), 1)
+    plan = baselines.plan(Baseline("low", "lowrank", ranks=(rank,)), (4, 16, 16, 8, 3), 1)
     train.configure(threads=1, seed=seed)
     net, result, initial = train.train_network(
         baselines.blueprint(plan, "tanh"),
@@ -25,9 +25,9 @@ def train_lowrank(rank=2, seed=4):
 def test_lowrank_training_is_deterministic_and_keeps_u_bias_free(tmp_path):
     plan, a, ra = train_lowrank()
     _, b, rb = train_lowrank()
-    # rank 2 saves on every kernel: 2 (4 + 16) < 64, 2 (16 + 8) < 128, 2 (8 + 3) < 24
-    assert plan.widths == (4, 2, 16, 2, 8, 2, 3) and plan.bias_free == (0, 2, 4)
-    assert a.layer_activations == ("linear", "tanh", "linear", "tanh", "linear", "linear")
+    # rank 2 factorises the two hidden kernels: 2 (16 + 16) < 256, 2 (16 + 8) < 128
+    assert plan.widths == (4, 16, 2, 16, 2, 8, 3) and plan.bias_free == (1, 3)
+    assert a.layer_activations == ("tanh", "linear", "tanh", "linear", "tanh", "linear")
     for i in plan.bias_free:
         assert not a.layers[i].bias_mask.any() and not a.layers[i].bias.any()
     assert ra.history["loss"][-1] < ra.history["loss"][0], "it trains"
