@@ -2,7 +2,7 @@
 
 Blalock et al. (2020) ask pruning to beat the obvious alternative, a network that is small from
 the start. Two kinds, configured as entries of `methods:` and trained from scratch with the dense
-training settings, seed and data:
+training settings (an entry's `training:` keys replace some), seed and data:
 
 - `small_dense`: a dense MLP of the architecture's depth, its hidden widths the architecture's
   scaled by one common factor c (round(c * H_i), at least 1);
@@ -56,6 +56,7 @@ class Baseline:
     schedule: tuple[float, ...] | None = None  # the reference's targets (budget mode)
     ranks: tuple[int, ...] | None = None  # lowrank rank-only mode
     retrain: tuple = ()  # no retraining settings: a baseline trains as a dense network
+    training: tuple = ()  # (key, value) pairs replacing keys of its dense run's training
     rewind = None
     rewinds = False
     models = ("mlp",)  # the model kinds it builds (prunesweep.models)
@@ -80,6 +81,8 @@ class Baseline:
             out["rank"] = self.ranks[level - 1]
         else:
             out.update(target=self.target_sparsity(level), scope=self.scope)
+        if self.training:
+            out["training"] = dict(self.training)
         return out
 
     def settings(self) -> dict:
@@ -88,6 +91,8 @@ class Baseline:
             out["ranks"] = list(self.ranks)
         else:
             out["schedule"] = list(self.schedule)
+        if self.training:
+            out["training"] = dict(self.training)
         return out
 
 
@@ -124,7 +129,13 @@ def parse_baseline(
     default_schedule,
 ) -> Baseline:
     kind = settings["kind"]
-    allowed = ("kind", "reference", "schedule", *(("ranks",) if kind == "lowrank" else ()))
+    allowed = (
+        "kind",
+        "reference",
+        "schedule",
+        "training",
+        *(("ranks",) if kind == "lowrank" else ()),
+    )
     for key in settings:
         if key not in allowed:
             raise ValueError(
@@ -136,13 +147,16 @@ def parse_baseline(
         raise ValueError(
             f"method {name!r}: give one of 'ranks', 'reference' or 'schedule'. Received: {given}"
         )
+    training = tuple(sorted(dict(settings.get("training") or {}).items()))
     if "ranks" in settings:
-        return Baseline(name=name, kind=kind, ranks=check_ranks(settings["ranks"], name))
+        return Baseline(
+            name=name, kind=kind, ranks=check_ranks(settings["ranks"], name), training=training
+        )
     reference = settings.get("reference")
     if reference is None:  # its own schedule or the config's, counted per layer
         own = {"kind": "magnitude", **({"schedule": settings["schedule"]} if given else {})}
         schedule = parse_method(name, own, default_schedule=default_schedule)
-        return Baseline(name=name, kind=kind, schedule=schedule.schedule)
+        return Baseline(name=name, kind=kind, schedule=schedule.schedule, training=training)
     if reference not in written:
         raise ValueError(
             f"method {name!r}: reference {reference!r} is not a method of this config; "
@@ -166,6 +180,7 @@ def parse_baseline(
         reference=reference,
         scope=getattr(method.params, "scope", "layer"),
         schedule=method.schedule,
+        training=training,
     )
 
 

@@ -181,12 +181,13 @@ def check_semantics(config: dict, schema: Mapping) -> None:
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"config key 'seeds' has value {seeds}, expected distinct seeds")
     for name, settings in config["methods"].items():
-        if "retrain" in settings:
-            check_schema(
-                settings["retrain"],
-                {**schema["$defs"]["training"], "type": "object"},
-                prefix=("methods", name, "retrain"),
-            )
+        for key in ("retrain", "training") if is_baseline(settings) else ("retrain",):
+            if key in settings:
+                check_schema(
+                    settings[key],
+                    {**schema["$defs"]["training"], "type": "object"},
+                    prefix=("methods", name, key),
+                )
         if "schedule" in settings:
             _check_schedule(f"methods.{name}.schedule", settings["schedule"])
     # pruning methods first: a baseline names its reference, which must be valid by then

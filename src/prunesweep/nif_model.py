@@ -19,12 +19,30 @@ import numpy as np
 import xarray as xr
 
 from prunesweep import files
+from prunesweep.feature_file import feature_variables, read_features
 from prunesweep.network import ACTIVATIONS, Layer, Network
 from prunesweep.network_file import layer_dims
 from prunesweep.nif import NifSpec, ShapeSpec, shape_activation
+from prunesweep.scaling import Features
 from prunesweep.variables import variable_attrs
 
 FILE_KIND = "prunesweep exported NIF"
+#: 2: the field's inputs and outputs with units and scaling (physical `predict`); ParameterNet's
+#: own dimensions renamed `parameter_input` and `shape_parameter` to make room for them
+FILE_VERSION = 2
+#: the `usage` attribute: how to run the NIF
+USAGE = """\
+Inputs are physical values of coordinate input (units: input_units), one row per query point; \
+the output is the field of coordinate output, in output_units.
+With prunesweep: from prunesweep.export import load_exported_nif; \
+u = load_exported_nif("MODEL.nc").predict(x)   (x: array (n, n_inputs); scaled=True for the \
+scaled values training used)
+Command line: prunesweep predict MODEL.nc inputs.csv -o outputs.csv   (columns named as the inputs)
+How it computes: the inputs named by coordinate parameter_input, scaled, go through ParameterNet \
+(h @ kernel_i + bias_i, activations as attribute activations) to the ShapeNet parameters along \
+dimension shape_parameter, sliced as attribute model_spec says (weights of each layer row-major, \
+then the biases); ShapeNet maps the other inputs to the field with them.\
+"""
 
 
 @dataclass
@@ -79,19 +97,67 @@ class NifPredictor:
 
 @dataclass
 class ExportedNif:
-    """The exported NIF: `net` (shrunk, no masks) and where its ShapeNet parameters came from."""
+    """The exported NIF: `net` (shrunk, no masks), where its ShapeNet parameters came from, and
+    what its inputs and outputs are (names, units, training scaling; None: scaled values only)."""
 
     net: Network
     kept_params: np.ndarray
     original_params: int
     attrs: dict = field(default_factory=dict)
+    inputs: Features | None = None
+    outputs: Features | None = None
 
     def __post_init__(self) -> None:
         self._predictor = NifPredictor.of(self.net)
+        spec = self._predictor.spec
+        for what, features, names in (
+            ("inputs", self.inputs, spec.inputs),
+            ("outputs", self.outputs, spec.outputs),
+        ):
+            if features is not None and tuple(features.names) != tuple(names):
+                raise ValueError(f"{what} described as {features.names}, the NIF's are {names}")
+        if (self.inputs is None) != (self.outputs is None):
+            raise ValueError("describe both the inputs and the outputs, or neither")
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Field predictions (batch, so) for dataset inputs x (batch, n_inputs), float32."""
-        return self._predictor.predict(x)
+    @property
+    def physical(self) -> bool:
+        """True when the file records the scaling, so `predict` works in physical units."""
+        return self.inputs is not None
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(self._predictor.spec.inputs)
+
+    used_inputs = input_names
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(self._predictor.spec.outputs)
+
+    def predict(self, x: np.ndarray, *, scaled: bool = False) -> np.ndarray:
+        """The field at query points x (batch, n_inputs), columns as `input_names`, float32.
+
+        By default x and the field are physical values; `scaled=True` takes and returns the
+        scaled values training used (needed when the file records no scaling)."""
+        if not scaled and not self.physical:
+            raise ValueError(
+                "this NIF records no input and output scaling; pass scaled inputs with "
+                "predict(x, scaled=True)"
+            )
+        x = np.asarray(x, dtype=np.float32 if scaled else np.float64)
+        single = x.ndim == 1
+        x = x[None, :] if single else x
+        if x.ndim != 2 or x.shape[1] != len(self.input_names):
+            raise ValueError(
+                f"expected inputs of shape (batch, {len(self.input_names)}), columns "
+                f"{list(self.input_names)}. Received: {x.shape}"
+            )
+        if scaled:
+            out = self._predictor.predict(x)
+        else:
+            z = self._predictor.predict(self.inputs.scaling.scale(x))
+            out = self.outputs.scaling.unscale(z).astype(np.float32)
+        return out[0] if single else out
 
     __call__ = predict
 
@@ -114,30 +180,49 @@ class ExportedNif:
 
 
 def to_dataset(model: ExportedNif) -> xr.Dataset:
-    """The exported NIF as a labelled Dataset: kernel_i, bias_i, the spec in attributes."""
+    """The exported NIF as a labelled Dataset: ParameterNet's kernel_i and bias_i from dimension
+    `parameter_input` to `shape_parameter`, the field's inputs and outputs with their units and
+    scaling (prunesweep.feature_file), the spec and the usage in attributes."""
     net = model.net
-    dims = layer_dims(net.widths)
+    dims = ["parameter_input", *layer_dims(net.widths)[1:-1], "shape_parameter"]
     data = {}
     for i, layer in enumerate(net.layers, start=1):
         data[f"kernel_{i}"] = ((dims[i - 1], dims[i]), layer.kernel, variable_attrs(f"kernel_{i}"))
         data[f"bias_{i}"] = ((dims[i],), layer.bias, variable_attrs(f"bias_{i}"))
     coords = {
-        "input": ("input", list(net.input_names), {"long_name": "ParameterNet input name"}),
-        "output_index": (
-            "output",
+        "parameter_input": (
+            "parameter_input",
+            list(net.input_names),
+            {"long_name": "ParameterNet input name"},
+        ),
+        "shape_parameter_index": (
+            "shape_parameter",
             model.kept_params.astype(np.int32),
             {"long_name": "position of the ShapeNet parameter in the original ParameterNet output"},
         ),
+        "input": ("input", list(model.input_names), {"long_name": "input name"}),
+        "output": ("output", list(model.output_names), {"long_name": "output name"}),
     }
+    attrs = {}
+    for dim, features in (("input", model.inputs), ("output", model.outputs)):
+        if features is not None:
+            more_coords, more_data, more_attrs = feature_variables(features, dim)
+            coords.update(more_coords)
+            data.update(more_data)
+            attrs.update(more_attrs)
     ds = xr.Dataset(data, coords=coords)
+    usage = USAGE if model.physical else USAGE.replace("physical values", "scaled values")
     ds.attrs = {
         "title": FILE_KIND,
+        "file_version": FILE_VERSION,
         "n_layers": len(net.layers),
         "activation": net.activation,
         "activations": json.dumps(list(net.layer_activations)),
         "model": "nif",
         "model_spec": json.dumps(net.spec, sort_keys=True),
         "original_params": int(model.original_params),
+        **attrs,
+        "usage": usage,
         **model.attrs,
     }
     return ds
@@ -161,6 +246,12 @@ def load_exported_nif(path: str | os.PathLike) -> ExportedNif:
     ds = files.open_netcdf(path, kind="exported NIF")
     if ds.attrs.get("title") != FILE_KIND:
         raise files.SchemaError(f"exported NIF file {path}: not a {FILE_KIND} file")
+    version = int(ds.attrs.get("file_version", 1))
+    if version != FILE_VERSION:
+        raise files.SchemaError(
+            f"exported NIF file {path}: file version {version}, this prunesweep reads version "
+            f"{FILE_VERSION}; export it again"
+        )
     try:
         n_layers = int(ds.attrs["n_layers"])
         layers = []
@@ -171,17 +262,20 @@ def load_exported_nif(path: str | os.PathLike) -> ExportedNif:
             layers=layers,
             activation=str(ds.attrs["activation"]),
             activations=tuple(json.loads(ds.attrs["activations"])),
-            input_names=tuple(str(v) for v in ds["input"].values),
+            input_names=tuple(str(v) for v in ds["parameter_input"].values),
             model="nif",
             spec=json.loads(ds.attrs["model_spec"]),
         )
-        structure = {"title", "n_layers", "activation", "activations", "model", "model_spec"}
-        structure |= {"original_params", "source", "history"}
+        structure = {"title", "file_version", "n_layers", "activation", "activations", "model"}
+        structure |= {"model_spec", "original_params", "source", "history", "usage"}
+        structure |= {"input_scaling", "output_scaling"}
         return ExportedNif(
             net=net,
-            kept_params=ds["output_index"].values.astype(np.int64),
+            kept_params=ds["shape_parameter_index"].values.astype(np.int64),
             original_params=int(ds.attrs["original_params"]),
             attrs={k: v for k, v in ds.attrs.items() if k not in structure},
+            inputs=read_features(ds, "input"),
+            outputs=read_features(ds, "output"),
         )
     except (KeyError, ValueError) as err:
         raise files.SchemaError(f"exported NIF file {path}: {err}") from err

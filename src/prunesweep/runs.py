@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prunesweep import __version__, paths
@@ -204,9 +204,10 @@ class LevelRun:
 @dataclass(frozen=True)
 class BaselineRun(LevelRun):
     """Level `level` of a baseline (`prunesweep.baselines`): a network small from the start,
-    trained from scratch with the dense training settings. Its settings: its dense run's (seed,
-    data, training), the architecture's widths, its budget (the reference's target and scope) or
-    rank, and the level. It has no previous level: its parent is the dataset."""
+    trained from scratch with the dense training settings, the baseline's own `training:` keys
+    replacing theirs. Its settings: its dense run's (seed, data, training), the architecture's
+    widths, its budget (the reference's target and scope) or rank, its training keys, and the
+    level. It has no previous level: its parent is the dataset."""
 
     @property
     def previous(self) -> None:
@@ -214,7 +215,7 @@ class BaselineRun(LevelRun):
 
     @property
     def training(self) -> TrainSettings:
-        return self.dense.training
+        return replace(self.dense.training, **dict(self.spec.training))
 
 
 def _models(spec: Method | Baseline) -> tuple[str, ...]:

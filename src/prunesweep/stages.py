@@ -9,6 +9,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from prunesweep import files, lineage, network_file
@@ -386,7 +387,9 @@ def _fields(dataset: str, dense: str, *models: str):
             log(f"{method}: no level under the threshold, not drawn")
             continue
         model = load_exported_nif(path)
-        predictors[f"{method} (level {model.attrs['selected_level']})"] = model.predict
+        predictors[f"{method} (level {model.attrs['selected_level']})"] = partial(
+            model.predict, scaled=True
+        )
     return reconstruction(ds, predictors)
 
 
@@ -485,10 +488,10 @@ def export(
         net = network_file.read_network(levels[level], expect=expect)
         source = Source(levels[level], net.attrs["digest"])
         chosen_by.update(lineage.record(network_digest=source))
+        inputs, outputs = data.load_features(dataset, expect=dataset_hash)
         if nif:
-            model = _export_nif(net, splits.x_test, level=level)
+            model = _export_nif(net, splits.x_test, level=level, inputs=inputs, outputs=outputs)
         else:
-            inputs, outputs = data.load_features(dataset, expect=dataset_hash)
             model = export_model(net, inputs=inputs, outputs=outputs)
         model.attrs.update(selected_level=level, threshold=sel.attrs["threshold"], **chosen_by)
         if nif:
@@ -534,14 +537,15 @@ def export(
         log(f"wrote the Keras model {keras_output} ({seconds:.1f} s with imports)")
 
 
-def _export_nif(net, x_test, *, level: int):
+def _export_nif(net, x_test, *, level: int, inputs, outputs):
     """A NIF level as a smaller NIF, its predictions checked against the masked network's."""
     import numpy as np
 
     from prunesweep.export import NifPredictor, export_nif
 
-    model = export_nif(net)
-    gap = float(np.max(np.abs(model.predict(x_test) - NifPredictor.of(net).predict(x_test))))
+    model = export_nif(net, inputs=inputs, outputs=outputs)
+    exported = model.predict(x_test, scaled=True)
+    gap = float(np.max(np.abs(exported - NifPredictor.of(net).predict(x_test))))
     log(f"level {level}: exported vs masked NIF on {len(x_test):,} test points: max diff {gap:.1e}")
     return model
 

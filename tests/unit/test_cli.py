@@ -233,3 +233,30 @@ def test_summary_needs_a_results_folder(capsys, tmp_path):
     assert "nowhere does not exist" in err
     err = one_line_error(capsys, "summary", str(tmp_path), command="summary")
     assert "no summary/<task>/selection.nc" in err
+
+
+def test_predict_and_show_take_an_exported_nif(capsys, tmp_path):
+    """A NIF file carries its scaling too: the field at physical (t, x) points, by name."""
+    from prunesweep.export import export_nif, save_exported_nif
+    from prunesweep.scaling import Features, Scaling
+    from tests.unit.test_nif import random_nif
+
+    net = random_nif()
+    inputs = Features(
+        ("t", "x"), ("s", "m"), ("time", "position"), Scaling("symmetric", [0, 0], [9, 2])
+    )
+    outputs = Features(("u",), ("K",), ("temperature",), Scaling("standard", [3.0], [0.5]))
+    model = export_nif(net, inputs=inputs, outputs=outputs)
+    path = save_exported_nif(model, tmp_path / "nif.nc")
+    x = np.column_stack([np.linspace(0, 9, 30), np.linspace(2, 0, 30)])
+    rows = [[repr(float(b)), repr(float(a))] for a, b in x]  # columns x, t: matched by name
+    data = write_csv(tmp_path / "in.csv", ["x [m]", "t [s]"], rows)
+    code, out, err = run(capsys, "predict", str(path), str(data))
+    assert code == 0 and err == ""
+    names, y = parse_csv(out)
+    assert names == ["u [K]"]
+    np.testing.assert_allclose(y, model.predict(x), rtol=1e-6)
+    bad = write_csv(tmp_path / "bad.csv", ["x [cm]", "t [s]"], rows)
+    assert "'x'" in one_line_error(capsys, "predict", str(path), str(bad))
+    code, out, _ = run(capsys, "show", str(path))
+    assert code == 0 and "exported NIF" in out and "reads t [s], x [m]" in out

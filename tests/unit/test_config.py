@@ -169,6 +169,14 @@ def test_settings_hash_ignores_key_order_but_not_values():
         ),
         ({"kind": "lowrank", "ranks": [2, 2]}, "strictly increasing"),
         ({"kind": "lowrank", "ranks": [99]}, "'methods.base.ranks'.*rank 99 factorises no kernel"),
+        (
+            {"kind": "lowrank", "ranks": [1], "training": {"patience": -1}},
+            "'methods.base.training.patience'",
+        ),
+        (
+            {"kind": "small_dense", "training": {"patiense": 3}},
+            "'methods.base.training.patiense' is not a known key",
+        ),
     ],
 )
 def test_a_bad_baseline_stops_the_workflow_with_one_line(entry, message):

@@ -3,6 +3,7 @@ smaller NIF and its file."""
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from prunesweep import nif
 from prunesweep.export import export_nif, load_exported_nif, save_exported_nif
@@ -15,6 +16,7 @@ from prunesweep.pruning import (
     pnif_masks,
     prune_count,
 )
+from prunesweep.scaling import Features, Scaling
 from tests.conftest import random_network
 from tests.unit.test_nif import random_nif
 
@@ -112,10 +114,45 @@ def test_exported_smaller_nif_predicts_what_the_masked_one_does(arch, tmp_path):
     x = np.random.default_rng(2).uniform(-1, 1, (300, 3)).astype(np.float32)
     x[:150, :2] = x[0, :2]  # many points share a parameter row, as in a query of a snapshot
     reference = nif.forward(pruned, x)
-    np.testing.assert_allclose(model.predict(x), reference, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model.predict(x, scaled=True), reference, rtol=1e-4, atol=1e-5)
     back = load_exported_nif(save_exported_nif(model, tmp_path / "model.nc"))
-    np.testing.assert_array_equal(back.predict(x), model.predict(x))
+    np.testing.assert_array_equal(back.predict(x, scaled=True), model.predict(x, scaled=True))
     np.testing.assert_array_equal(back.kept_params, model.kept_params)
+    with pytest.raises(ValueError, match="records no input and output scaling"):
+        back.predict(x)
+
+
+def test_an_exported_nif_takes_and_returns_physical_values(tmp_path):
+    """With the dataset's scaling recorded, predict(x) = unscale(NIF(scale(x))), from the file."""
+    net = random_nif(ARCH, inputs=("nu", "t", "x"))
+    inputs = Features(
+        names=("nu", "t", "x"),
+        units=("1", "s", "m"),
+        long_names=("viscosity", "time", "position"),
+        scaling=Scaling("symmetric", np.array([0.2, 0.0, 0.0]), np.array([0.28, 10.0, 6.28])),
+    )
+    outputs = Features(("u",), ("m s-1",), ("velocity",), Scaling("standard", [0.1], [2.0]))
+    model = export_nif(net, inputs=inputs, outputs=outputs)
+    rng = np.random.default_rng(5)
+    x = np.column_stack(
+        [rng.uniform(0.2, 0.28, 40), rng.uniform(0, 10, 40), rng.uniform(0, 6.28, 40)]
+    )
+    z = 2 * (x - [0.2, 0.0, 0.0]) / [0.08, 10.0, 6.28] - 1  # to [-1, 1], by hand
+    expected = 0.1 + 2.0 * nif.forward(net, z.astype(np.float32))
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-5)
+    back = load_exported_nif(save_exported_nif(model, tmp_path / "model.nc"))
+    for got, want in ((back.inputs, inputs), (back.outputs, outputs)):
+        assert (got.names, got.units, got.long_names) == (want.names, want.units, want.long_names)
+        assert got.scaling.kind == want.scaling.kind
+        np.testing.assert_array_equal(got.scaling.first, want.scaling.first)
+        np.testing.assert_array_equal(got.scaling.second, want.scaling.second)
+    np.testing.assert_array_equal(back.predict(x), model.predict(x))
+    np.testing.assert_array_equal(back.predict(x[0]), model.predict(x)[0])  # one point
+    with xr.open_dataset(tmp_path / "model.nc") as ds:
+        assert list(ds["input_units"].values) == ["1", "s", "m"]
+        assert "predict" in ds.attrs["usage"] and ds.attrs["input_scaling"] == "symmetric"
+    with pytest.raises(ValueError, match=r"expected inputs of shape \(batch, 3\)"):
+        model.predict(x[:, :2])
 
 
 def test_export_of_a_dense_nif_keeps_everything():

@@ -73,6 +73,17 @@ def test_a_baseline_level_has_no_previous_level_and_its_own_identity():
     assert study.baselines == ["small", "lowrank"] and "small" not in study.pruning_methods
 
 
+def test_a_baselines_own_training_keys_replace_the_dense_ones_in_its_runs_only():
+    before = all_hashes(tiny())
+    config = edited(tiny(), lambda c: c["methods"]["lowrank"].update(training={"patience": 9}))
+    after = all_hashes(config)
+    assert {k for k in before if before[k] != after[k]} == {k for k in before if k[3] == "lowrank"}
+    run = Study(config).level("moth", "a", 1, "lowrank", 1)
+    assert run.training.patience == 9
+    assert run.training.max_epochs == Study(config).dense_training.max_epochs
+    assert run.settings["method"]["training"] == {"patience": 9}
+
+
 @pytest.mark.parametrize(
     "edit",
     [

@@ -8,7 +8,7 @@ import xarray as xr
 import yaml
 
 from prunesweep import network_file, nif
-from prunesweep.data import load_splits
+from prunesweep.data import load_features, load_splits
 from prunesweep.nif import NifSpec
 from prunesweep.pruning import prune_count
 from tests.workflow.conftest import ROOT, copy_project, snakemake
@@ -93,6 +93,7 @@ def test_selection_uses_the_tasks_own_threshold_and_exports_a_smaller_nif(nif_ru
     from prunesweep.export import load_exported_nif
 
     splits = load_splits(nif_run / "results/data/wave.nc")
+    inputs, outputs = load_features(nif_run / "results/data/wave.nc")
     with xr.open_dataset(nif_run / "results/summary/wave/selection.nc") as sel:
         assert sel.attrs["threshold"] == CFG["selection"]["thresholds"]["wave"]
         levels = sel["selected_level"].sel(arch="nif")
@@ -104,12 +105,13 @@ def test_selection_uses_the_tasks_own_threshold_and_exports_a_smaller_nif(nif_ru
                     continue
                 model = load_exported_nif(path)
                 masked = chain(nif_run, seed, method)[level]
-                np.testing.assert_allclose(
-                    model.predict(splits.x_test),
-                    nif.forward(masked, splits.x_test),
-                    rtol=1e-4,
-                    atol=1e-5,
-                )
+                expected = nif.forward(masked, splits.x_test)
+                got = model.predict(splits.x_test, scaled=True)
+                np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+                # physical values in and out: the file carries the dataset's scaling
+                physical = model.predict(inputs.scaling.unscale(splits.x_test))
+                truth = outputs.scaling.unscale(expected)
+                np.testing.assert_allclose(physical, truth, rtol=1e-4, atol=1e-4)
                 if method == "pnif" and level > 0:
                     assert max(model.shape.widths) < WIDTH
                     assert model.nbytes < sum(

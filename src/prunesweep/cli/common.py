@@ -17,6 +17,7 @@ class CommandError(Exception):
 TITLES = {
     "prunesweep exported model": "exported model",
     "prunesweep exported model: none selected": "exported model (nothing selected)",
+    "prunesweep exported NIF": "exported NIF",
     "prunesweep network state": "network",
     "prunesweep metrics of one level": "metrics of one level",
     "prunesweep metrics of every level": "metrics of every level",

@@ -28,7 +28,7 @@ import xarray as xr
 
 from prunesweep import files
 from prunesweep.cli.common import CommandError, file_kind, open_lazily
-from prunesweep.export import ExportedModel, load_exported
+from prunesweep.export import ExportedModel, ExportedNif, load_exported, load_exported_nif
 
 HELP = "run an exported model on named physical inputs (CSV or NetCDF)"
 DESCRIPTION = __doc__.split("\n", 2)[2].strip()
@@ -44,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_model(path: str | Path) -> ExportedModel:
-    """The exported model in `path`; any other file is one line saying what it is."""
+def load_model(path: str | Path) -> ExportedModel | ExportedNif:
+    """The exported model (an MLP or a NIF) in `path`; any other file is one line saying what
+    it is."""
     if Path(path).suffix == ".keras":
         raise CommandError(
             f"model file {path} is the Keras model: give the .nc file beside it, or load this "
@@ -56,11 +57,11 @@ def load_model(path: str | Path) -> ExportedModel:
         note = ds.attrs.get("note", "")
     if kind == "exported model (nothing selected)":
         raise CommandError(f"model file {path} holds no network: {note}")
-    if kind != "exported model":
+    if kind not in ("exported model", "exported NIF"):
         what = f"a prunesweep {kind} file" if kind else "not a prunesweep file"
         raise CommandError(f"model file {path} is {what}, not an exported model")
     try:
-        model = load_exported(path)
+        model = (load_exported_nif if kind == "exported NIF" else load_exported)(path)
     except (files.SchemaError, ValueError) as err:
         raise CommandError(str(err)) from err
     if not model.physical:

@@ -94,10 +94,10 @@ def _selection(ds: xr.Dataset) -> str:
     )
 
 
-def _exported(path: Path) -> str:
-    from prunesweep.export import load_exported
+def _exported(path: Path, kind: str) -> str:
+    from prunesweep.export import load_exported, load_exported_nif
 
-    model = load_exported(path)
+    model = (load_exported_nif if kind == "exported NIF" else load_exported)(path)
     lines = [model.summary().splitlines()[0]]
     if model.physical:
         ins = [f"{n} [{u}]" for n, u in zip(model.inputs.names, model.inputs.units, strict=True)]
@@ -150,8 +150,8 @@ def describe(path: str | Path) -> str:
                 "networks summary": _networks,
                 "selection": _selection,
             }.get(kind)
-            if kind == "exported model":
-                body = _exported(path)
+            if kind in ("exported model", "exported NIF"):
+                body = _exported(path, kind)
             elif kind == "exported model (nothing selected)":
                 body = attrs.get("note", "")
             else:

@@ -1,8 +1,8 @@
 """Exporting a pruned NIF as a smaller NIF: inactive ShapeNet nodes out, and ParameterNet's outputs
 that generated their parameters out with them.
 
-    model = export_nif(net)           # shrink, drop the masks (pruned entries are zeros)
-    u = model.predict(x)              # dataset inputs (batch, n_inputs) -> (batch, so), float32
+    model = export_nif(net, inputs=inputs, outputs=outputs)  # shrink, drop the masks
+    u = model.predict(x)              # physical inputs (batch, n_inputs) -> (batch, so), float32
     save_exported_nif(model, path)    # NetCDF: ParameterNet's kernels and biases, the spec
     model = load_exported_nif(path)
 
@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ from prunesweep.nif_model import (
     save_exported_nif,
     to_dataset,
 )
+from prunesweep.scaling import Features
 
 __all__ = [
     "FILE_KIND",
@@ -96,8 +98,12 @@ def shrink_nif(net: Network) -> tuple[Network, np.ndarray]:
     return shrunk, index
 
 
-def export_nif(net: Network) -> ExportedNif:
-    """Shrink a (pruned) NIF and drop its masks: pruned entries are zeros in the arrays."""
+def export_nif(
+    net: Network, *, inputs: Features | None = None, outputs: Features | None = None
+) -> ExportedNif:
+    """Shrink a (pruned) NIF and drop its masks: pruned entries are zeros in the arrays.
+    `inputs` and `outputs` (the dataset's, prunesweep.data.load_features) make it take and
+    return physical values; without them it works in the scaled values training used."""
     shrunk, kept = shrink_nif(net)
     plain = shrunk.with_masks([(lay.kernel_mask, lay.bias_mask) for lay in shrunk.layers])
     layers = [
@@ -115,6 +121,8 @@ def export_nif(net: Network) -> ExportedNif:
         kept_params=kept,
         original_params=NifSpec.of(net).shape.n_params,
         attrs=keep_attrs,
+        inputs=inputs,
+        outputs=outputs,
     )
 
 
@@ -149,7 +157,8 @@ def compare_nif(
     table reads both): file bytes and seconds per predict call of the exported NIF and of the
     dense NIF exported unshrunk, timed interleaved, the fastest of `repeats` runs counting.
 
-    The queries are the first `batch` rows of `x` (the test points, repeated where fewer): a NIF's
+    The queries are the first `batch` rows of `x` (the scaled test points, repeated where fewer,
+    predicted in scaled values as training used them): a NIF's
     cost depends on how many distinct parameter rows a batch holds, which random inputs would not
     reflect. `model` None (no level under the threshold): only the dense NIF is measured.
     """
@@ -160,7 +169,9 @@ def compare_nif(
         queries = np.asarray(x, dtype=np.float32)[np.arange(batch) % len(x)]
         for _ in range(repeats):
             for name, candidate in models.items():
-                t = seconds_per_call(candidate.predict, queries, min_seconds=min_seconds)
+                t = seconds_per_call(
+                    partial(candidate.predict, scaled=True), queries, min_seconds=min_seconds
+                )
                 best[name][batch] = min(best[name][batch], t)
     with tempfile.TemporaryDirectory() as folder:
         dense_bytes = os.path.getsize(save_exported_nif(reference, Path(folder) / "dense.nc"))

@@ -26,8 +26,8 @@ import xarray as xr
 from prunesweep import files
 from prunesweep.export.layer import CSR_KERNEL, ExportedLayer, min_int
 from prunesweep.export.model import ExportedModel
+from prunesweep.feature_file import feature_variables, read_features
 from prunesweep.network_file import layer_dims
-from prunesweep.scaling import NOTES, STATISTICS, Features, Scaling
 from prunesweep.variables import variable_attrs
 
 FILE_KIND = "prunesweep exported model"
@@ -86,26 +86,12 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
                 kept.astype(np.int32),
                 {"long_name": f"original position of the {d}"},
             )
-    data, storage = {}, []
-    for d, prefix, features in (
-        ("input", "input", model.inputs),
-        ("output", "output", model.outputs),
-    ):
-        if features is None:
-            continue
-        coords[f"{d}_units"] = ((d,), list(features.units), {"long_name": f"units of the {d}"})
-        coords[f"{d}_long_name"] = (
-            (d,),
-            list(features.long_names),
-            {"long_name": f"long name of the {d}"},
-        )
-        scaling = features.scaling
-        for stat, values in zip(scaling.names, (scaling.first, scaling.second), strict=True):
-            data[f"{prefix}_{stat}"] = (
-                (d,),
-                values,
-                {**variable_attrs(f"{prefix}_{stat}"), "note": NOTES[scaling.kind]},
-            )
+    data, storage, scaling_attrs = {}, [], {}
+    for d, features in (("input", model.inputs), ("output", model.outputs)):
+        if features is not None:
+            more_coords, more_data, scaling_attrs[d] = feature_variables(features, d)
+            coords.update(more_coords)
+            data.update(more_data)
     for i, layer in enumerate(model.layers, start=1):
         d_in, d_out = dims[i - 1], dims[i]
         kind = _storage(layer)
@@ -155,28 +141,10 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
         **model.attrs,
     }
     if model.physical:
-        ds.attrs.update(
-            input_scaling=model.inputs.scaling.kind,
-            output_scaling=model.outputs.scaling.kind,
-            usage=USAGE,
-        )
+        ds.attrs.update(**scaling_attrs["input"], **scaling_attrs["output"], usage=USAGE)
     else:
         ds.attrs["usage"] = USAGE.replace("physical values", "scaled values (no scaling recorded)")
     return ds
-
-
-def _features(ds: xr.Dataset, dim: str) -> Features | None:
-    """The inputs' or outputs' description and scaling recorded in `ds`, or None."""
-    kind = ds.attrs.get(f"{dim}_scaling")
-    if kind is None:
-        return None
-    scaling = Scaling(str(kind), *(ds[f"{dim}_{s}"].values for s in STATISTICS[str(kind)]))
-    return Features(
-        names=tuple(str(v) for v in ds[dim].values),
-        units=tuple(str(v) for v in ds[f"{dim}_units"].values),
-        long_names=tuple(str(v) for v in ds[f"{dim}_long_name"].values),
-        scaling=scaling,
-    )
 
 
 def _encoding(ds: xr.Dataset) -> dict[str, dict]:
@@ -258,8 +226,8 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
             reference_batches=tuple(json.loads(ds.attrs["reference_batches"])),
             choice=str(ds.attrs.get("format_choice", "forced")),
             attrs={k: v for k, v in ds.attrs.items() if k not in _STRUCTURE_ATTRS},
-            inputs=_features(ds, "input"),
-            outputs=_features(ds, "output"),
+            inputs=read_features(ds, "input"),
+            outputs=read_features(ds, "output"),
         )
     except files.SchemaError:
         raise

@@ -1,0 +1,49 @@
+"""What a model's inputs and outputs are, as an exported file records them.
+
+The names are the coordinate of the `input` (or `output`) dimension, set by the writer; this
+module adds the coordinates `<dim>_units` and `<dim>_long_name`, the training scaling as
+variables `<dim>_<statistic>` (`input_min`/`input_max`, `output_mean`/`output_std`, ...) and the
+scaling's formula as the attribute `<dim>_scaling` (prunesweep.scaling). The exported MLP
+(prunesweep.export.storage) and the exported NIF (prunesweep.nif_model) share it, so a user reads
+both the same way and `prunesweep predict` takes physical values for either.
+"""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from prunesweep.scaling import NOTES, STATISTICS, Features, Scaling
+from prunesweep.variables import variable_attrs
+
+
+def feature_variables(features: Features, dim: str) -> tuple[dict, dict, dict]:
+    """(coords, data_vars, attrs) recording `features` along `dim` ("input" or "output")."""
+    coords = {
+        f"{dim}_units": ((dim,), list(features.units), {"long_name": f"units of the {dim}"}),
+        f"{dim}_long_name": (
+            (dim,),
+            list(features.long_names),
+            {"long_name": f"long name of the {dim}"},
+        ),
+    }
+    scaling = features.scaling
+    note = NOTES[scaling.kind]
+    data = {
+        f"{dim}_{stat}": ((dim,), values, {**variable_attrs(f"{dim}_{stat}"), "note": note})
+        for stat, values in zip(scaling.names, (scaling.first, scaling.second), strict=True)
+    }
+    return coords, data, {f"{dim}_scaling": scaling.kind}
+
+
+def read_features(ds: xr.Dataset, dim: str) -> Features | None:
+    """The features recorded along `dim` in `ds`, or None where the file records no scaling."""
+    kind = ds.attrs.get(f"{dim}_scaling")
+    if kind is None:
+        return None
+    scaling = Scaling(str(kind), *(ds[f"{dim}_{s}"].values for s in STATISTICS[str(kind)]))
+    return Features(
+        names=tuple(str(v) for v in ds[dim].values),
+        units=tuple(str(v) for v in ds[f"{dim}_units"].values),
+        long_names=tuple(str(v) for v in ds[f"{dim}_long_name"].values),
+        scaling=scaling,
+    )
