@@ -1,9 +1,9 @@
 """3. Per-job overhead: process start to the first training step; no TensorFlow in light jobs.
 
-A fresh `python -c` process does what scripts/prune.py and stages.prune do up to the first
-gradient step: import prunesweep.stages (and joblog), import data, pruning and train (which
-imports TensorFlow), read the previous level's network file and the dataset file, prune,
-build and load the model, build the Trainer (its epoch tf.function) and run one step. The
+A fresh `python -c` process does what scripts/prune.py and stages.training.prune do up to the
+first gradient step: import prunesweep.stages.training (and joblog), import data, pruning and
+train (which imports TensorFlow), read the previous level's network file and the dataset
+file, prune, build and load the model, build the Trainer (its epoch tf.function) and run one step. The
 dataset has 100,000 samples (the default config's size); a 10M-sample dataset adds its read.
 Measured from just before the process is started (interpreter start-up included).
 
@@ -30,7 +30,8 @@ N_SAMPLES = 100_000
 PRUNE_CHILD = r"""
 import json, sys, time
 marks = {}
-from prunesweep import joblog, stages
+from prunesweep import joblog
+from prunesweep.stages import training
 from prunesweep import data, train
 from prunesweep.pruning import next_masks, parse_method
 marks["imports"] = time.time()
@@ -61,7 +62,8 @@ print(json.dumps({"marks": marks, "loss": loss}))
 
 LIGHT_CHILD = r"""
 import json, sys, time
-from prunesweep import joblog, stages
+from prunesweep import joblog
+from prunesweep.stages import evaluation as stages
 level, dense, dataset, out = sys.argv[1:5]
 errors = []
 def attempt(name, fn):

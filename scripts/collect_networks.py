@@ -4,10 +4,10 @@ from prunesweep import joblog
 
 joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
-from prunesweep import stages  # noqa: E402
+from prunesweep.stages import evaluation  # noqa: E402
 
 sm = snakemake  # noqa: F821
-stages.collect_networks(
+evaluation.collect_networks(
     sm.input.levels,
     sm.input.dense,
     sm.output[0],

@@ -4,10 +4,10 @@ from prunesweep import joblog
 
 joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
-from prunesweep import stages  # noqa: E402
+from prunesweep.stages import figures  # noqa: E402
 
 sm = snakemake  # noqa: F821
-stages.plot(
+figures.plot(
     sm.params.figure,
     {name: getattr(sm.input, name) for name in sm.params.inputs},
     sm.output[0],

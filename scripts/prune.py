@@ -4,10 +4,10 @@ from prunesweep import joblog
 
 joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
-from prunesweep import stages  # noqa: E402
+from prunesweep.stages import training  # noqa: E402
 
 sm = snakemake  # noqa: F821
-stages.prune(
+training.prune(
     sm.params.run,
     sm.input.previous,
     sm.input.dense,

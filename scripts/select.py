@@ -4,7 +4,9 @@ from prunesweep import joblog
 
 joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
-from prunesweep import stages  # noqa: E402
+from prunesweep.stages import evaluation  # noqa: E402
 
 sm = snakemake  # noqa: F821
-stages.select(sm.input.metrics, sm.output[0], threshold=sm.params.threshold, split=sm.params.split)
+evaluation.select(
+    sm.input.metrics, sm.output[0], threshold=sm.params.threshold, split=sm.params.split
+)

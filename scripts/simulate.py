@@ -4,7 +4,7 @@ from prunesweep import joblog
 
 joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
-from prunesweep import stages  # noqa: E402
+from prunesweep.stages import simulate  # noqa: E402
 
 sm = snakemake  # noqa: F821
-stages.simulate(sm.wildcards.task, sm.params.settings, sm.output[0], threads=sm.threads)
+simulate.simulate(sm.wildcards.task, sm.params.settings, sm.output[0], threads=sm.threads)

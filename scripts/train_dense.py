@@ -4,7 +4,7 @@ from prunesweep import joblog
 
 joblog.capture(snakemake.log[0], attempt=snakemake.resources.attempt)  # noqa: F821
 
-from prunesweep import stages  # noqa: E402
+from prunesweep.stages import training  # noqa: E402
 
 sm = snakemake  # noqa: F821
-stages.train_dense(sm.params.run, sm.input.dataset, sm.output[0], threads=sm.threads)
+training.train_dense(sm.params.run, sm.input.dataset, sm.output[0], threads=sm.threads)

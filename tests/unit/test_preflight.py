@@ -174,14 +174,14 @@ def test_rewinding_past_the_dense_training_is_refused():
 def test_early_stopping_before_the_rewind_epoch_names_the_setting():
     from types import SimpleNamespace
 
-    from prunesweep import stages
     from prunesweep.network import random_network
+    from prunesweep.stages import training
 
     dense = random_network((3, 4, 2))
     dense.attrs["epochs"] = 3
     run = SimpleNamespace(dense=SimpleNamespace(settings={"rewind_epoch": 5}), method="lottery")
     with pytest.raises(ConfigError) as err:
-        stages._check_rewind_epoch(run, dense, "results/runs/moth/a/seed1/dense.nc")
+        training._check_rewind_epoch(run, dense, "results/runs/moth/a/seed1/dense.nc")
     assert str(err.value) == (
         "config key 'training.rewind_epoch' has value 5, but dense training of "
         "results/runs/moth/a/seed1/dense.nc ended after 3 epoch(s) (early stopping or "
@@ -189,7 +189,7 @@ def test_early_stopping_before_the_rewind_epoch_names_the_setting():
         "training.rewind_epoch to at most 3, or raise training.dense.patience"
     )
     dense.attrs["epochs"] = 5
-    stages._check_rewind_epoch(run, dense, "dense.nc")
+    training._check_rewind_epoch(run, dense, "dense.nc")
 
 
 # ----------------------------------------------------------------------------- --config, files
