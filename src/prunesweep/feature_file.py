@@ -35,6 +35,22 @@ def feature_variables(features: Features, dim: str) -> tuple[dict, dict, dict]:
     return coords, data, {f"{dim}_scaling": scaling.kind}
 
 
+def check_described(inputs: Features | None, outputs: Features | None, expected) -> None:
+    """A model describes both its inputs and its outputs, or neither, and each description
+    fits it: `expected` is (inputs, outputs), each a count of units or a tuple of names."""
+    if (inputs is None) != (outputs is None):
+        raise ValueError("describe both the inputs and the outputs, or neither")
+    for what, features, want in zip(
+        ("inputs", "outputs"), (inputs, outputs), expected, strict=True
+    ):
+        if features is None:
+            continue
+        if isinstance(want, int) and len(features.names) != want:
+            raise ValueError(f"{len(features.names)} {what} described for {want} units")
+        if not isinstance(want, int) and tuple(features.names) != tuple(want):
+            raise ValueError(f"{what} described as {features.names}, the model's are {want}")
+
+
 def read_features(ds: xr.Dataset, dim: str) -> Features | None:
     """The features recorded along `dim` in `ds`, or None where the file records no scaling."""
     kind = ds.attrs.get(f"{dim}_scaling")

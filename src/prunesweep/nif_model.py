@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from prunesweep import files
-from prunesweep.feature_file import feature_variables, read_features
+from prunesweep.feature_file import check_described, feature_variables, read_features
 from prunesweep.network import ACTIVATIONS, Layer, Network
 from prunesweep.network_file import layer_dims
 from prunesweep.nif import NifSpec, ShapeSpec, shape_activation
@@ -110,14 +110,7 @@ class ExportedNif:
     def __post_init__(self) -> None:
         self._predictor = NifPredictor.of(self.net)
         spec = self._predictor.spec
-        for what, features, names in (
-            ("inputs", self.inputs, spec.inputs),
-            ("outputs", self.outputs, spec.outputs),
-        ):
-            if features is not None and tuple(features.names) != tuple(names):
-                raise ValueError(f"{what} described as {features.names}, the NIF's are {names}")
-        if (self.inputs is None) != (self.outputs is None):
-            raise ValueError("describe both the inputs and the outputs, or neither")
+        check_described(self.inputs, self.outputs, (tuple(spec.inputs), tuple(spec.outputs)))
 
     @property
     def physical(self) -> bool:

@@ -153,6 +153,11 @@ def test_an_exported_nif_takes_and_returns_physical_values(tmp_path):
         assert "predict" in ds.attrs["usage"] and ds.attrs["input_scaling"] == "symmetric"
     with pytest.raises(ValueError, match=r"expected inputs of shape \(batch, 3\)"):
         model.predict(x[:, :2])
+    with pytest.raises(ValueError, match="describe both the inputs and the outputs, or neither"):
+        export_nif(net, inputs=inputs)
+    swapped = Features(("t", "nu", "x"), inputs.units, inputs.long_names, inputs.scaling)
+    with pytest.raises(ValueError, match=r"inputs described as \('t', 'nu', 'x'\)"):
+        export_nif(net, inputs=swapped, outputs=outputs)
 
 
 def test_export_of_a_dense_nif_keeps_everything():

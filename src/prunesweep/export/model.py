@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from prunesweep.export.layer import ExportedLayer, min_uint
+from prunesweep.feature_file import check_described
 from prunesweep.scaling import Features
 
 #: `predict` keeps its activation buffers between calls for batches up to this size
@@ -81,14 +82,7 @@ class ExportedModel:
         self._all_inputs = np.array_equal(self.kept[0], np.arange(self.original_widths[0]))
         self._input_index = self.kept[0].astype(min_uint(max(self.original_widths[0] - 1, 0)))
         self._local = threading.local()
-        for what, features, width in (
-            ("inputs", self.inputs, self.widths[0]),
-            ("outputs", self.outputs, self.widths[-1]),
-        ):
-            if features is not None and len(features.names) != width:
-                raise ValueError(f"{len(features.names)} {what} described for {width} units")
-        if (self.inputs is None) != (self.outputs is None):
-            raise ValueError("describe both the inputs and the outputs, or neither")
+        check_described(self.inputs, self.outputs, (self.widths[0], self.widths[-1]))
 
     @property
     def physical(self) -> bool:
