@@ -1,11 +1,11 @@
 """3. Per-job overhead: process start to the first training step; no TensorFlow in light jobs.
 
-A fresh `python -c` process does what scripts/prune.py and stages.training.prune do up to the
-first gradient step: import prunesweep.stages.training (and joblog), import data, pruning and
-train (which imports TensorFlow), read the previous level's network file and the dataset
-file, prune, build and load the model, build the Trainer (its epoch tf.function) and run one step. The
-dataset has 100,000 samples (the default config's size); a 10M-sample dataset adds its read.
-Measured from just before the process is started (interpreter start-up included).
+A fresh `python -c` process does what scripts/prune.py and stages.training.prune do up to the first
+gradient step: import prunesweep.stages.training (and joblog), import data, pruning and train (which
+imports TensorFlow), read the previous level's network file and the dataset file, prune, build and
+load the model, build the Trainer (its epoch tf.function) and run one step. The dataset has 100,000
+samples (the default config's size); a 10M-sample dataset adds its read. Measured from just before
+the process is started (interpreter start-up included).
 
 Light jobs: another fresh process runs the evaluate, aggregate and select stages on files
 written here and then checks that neither tensorflow nor keras is in sys.modules.
