@@ -16,23 +16,33 @@ from prunesweep.scaling import NOTES, STATISTICS, Features, Scaling
 from prunesweep.variables import variable_attrs
 
 
-def feature_variables(features: Features, dim: str) -> tuple[dict, dict, dict]:
-    """(coords, data_vars, attrs) recording `features` along `dim` ("input" or "output")."""
-    coords = {
-        f"{dim}_units": ((dim,), list(features.units), {"long_name": f"units of the {dim}"}),
-        f"{dim}_long_name": (
+def feature_variables(inputs: Features | None, outputs: Features | None) -> tuple[dict, dict, dict]:
+    """(coords, data_vars, attrs) recording the inputs along `input` and the outputs along
+    `output` (nothing for a description that is None)."""
+    coords, data, attrs = {}, {}, {}
+    for dim, features in (("input", inputs), ("output", outputs)):
+        if features is None:
+            continue
+        coords[f"{dim}_units"] = (
+            (dim,),
+            list(features.units),
+            {"long_name": f"units of the {dim}"},
+        )
+        coords[f"{dim}_long_name"] = (
             (dim,),
             list(features.long_names),
             {"long_name": f"long name of the {dim}"},
-        ),
-    }
-    scaling = features.scaling
-    note = NOTES[scaling.kind]
-    data = {
-        f"{dim}_{stat}": ((dim,), values, {**variable_attrs(f"{dim}_{stat}"), "note": note})
-        for stat, values in zip(scaling.names, (scaling.first, scaling.second), strict=True)
-    }
-    return coords, data, {f"{dim}_scaling": scaling.kind}
+        )
+        scaling = features.scaling
+        note = NOTES[scaling.kind]
+        for stat, values in zip(scaling.names, (scaling.first, scaling.second), strict=True):
+            data[f"{dim}_{stat}"] = (
+                (dim,),
+                values,
+                {**variable_attrs(f"{dim}_{stat}"), "note": note},
+            )
+        attrs[f"{dim}_scaling"] = scaling.kind
+    return coords, data, attrs
 
 
 def check_described(inputs: Features | None, outputs: Features | None, expected) -> None:

@@ -196,13 +196,9 @@ def to_dataset(model: ExportedNif) -> xr.Dataset:
         "input": ("input", list(model.input_names), {"long_name": "input name"}),
         "output": ("output", list(model.output_names), {"long_name": "output name"}),
     }
-    attrs = {}
-    for dim, features in (("input", model.inputs), ("output", model.outputs)):
-        if features is not None:
-            more_coords, more_data, more_attrs = feature_variables(features, dim)
-            coords.update(more_coords)
-            data.update(more_data)
-            attrs.update(more_attrs)
+    described, more_data, attrs = feature_variables(model.inputs, model.outputs)
+    coords.update(described)
+    data.update(more_data)
     ds = xr.Dataset(data, coords=coords)
     usage = USAGE if model.physical else USAGE.replace("physical values", "scaled values")
     ds.attrs = {

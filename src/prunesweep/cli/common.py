@@ -26,6 +26,14 @@ TITLES = {
 }
 
 
+def load_exported_file(path: str | Path, kind: str):
+    """The model of an exported file of `kind` ("exported model" or "exported NIF", as
+    `file_kind` names them): an ExportedModel or an ExportedNif."""
+    from prunesweep.export import load_exported, load_exported_nif
+
+    return (load_exported_nif if kind == "exported NIF" else load_exported)(path)
+
+
 def file_kind(ds: xr.Dataset) -> str | None:
     """What a prunesweep file is ("dataset", "network", ...), or None for another file."""
     kind = TITLES.get(str(ds.attrs.get("title", "")))

@@ -27,8 +27,8 @@ import numpy as np
 import xarray as xr
 
 from prunesweep import files
-from prunesweep.cli.common import CommandError, file_kind, open_lazily
-from prunesweep.export import ExportedModel, ExportedNif, load_exported, load_exported_nif
+from prunesweep.cli.common import CommandError, file_kind, load_exported_file, open_lazily
+from prunesweep.export import ExportedModel, ExportedNif
 
 HELP = "run an exported model on named physical inputs (CSV or NetCDF)"
 DESCRIPTION = __doc__.split("\n", 2)[2].strip()
@@ -61,7 +61,7 @@ def load_model(path: str | Path) -> ExportedModel | ExportedNif:
         what = f"a prunesweep {kind} file" if kind else "not a prunesweep file"
         raise CommandError(f"model file {path} is {what}, not an exported model")
     try:
-        model = (load_exported_nif if kind == "exported NIF" else load_exported)(path)
+        model = load_exported_file(path, kind)
     except (files.SchemaError, ValueError) as err:
         raise CommandError(str(err)) from err
     if not model.physical:

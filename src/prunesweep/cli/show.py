@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from prunesweep.cli.common import CommandError, file_kind, open_lazily
+from prunesweep.cli.common import CommandError, file_kind, load_exported_file, open_lazily
 
 HELP = "what a results file is: kind, contents, settings, provenance, digest"
 DESCRIPTION = __doc__.split("\n", 2)[2].strip()
@@ -95,9 +95,7 @@ def _selection(ds: xr.Dataset) -> str:
 
 
 def _exported(path: Path, kind: str) -> str:
-    from prunesweep.export import load_exported, load_exported_nif
-
-    model = (load_exported_nif if kind == "exported NIF" else load_exported)(path)
+    model = load_exported_file(path, kind)
     lines = [model.summary().splitlines()[0]]
     if model.physical:
         ins = [f"{n} [{u}]" for n, u in zip(model.inputs.names, model.inputs.units, strict=True)]

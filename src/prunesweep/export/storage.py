@@ -86,12 +86,9 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
                 kept.astype(np.int32),
                 {"long_name": f"original position of the {d}"},
             )
-    data, storage, scaling_attrs = {}, [], {}
-    for d, features in (("input", model.inputs), ("output", model.outputs)):
-        if features is not None:
-            more_coords, more_data, scaling_attrs[d] = feature_variables(features, d)
-            coords.update(more_coords)
-            data.update(more_data)
+    described, data, scaling_attrs = feature_variables(model.inputs, model.outputs)
+    coords.update(described)
+    storage = []
     for i, layer in enumerate(model.layers, start=1):
         d_in, d_out = dims[i - 1], dims[i]
         kind = _storage(layer)
@@ -141,7 +138,7 @@ def to_dataset(model: ExportedModel) -> xr.Dataset:
         **model.attrs,
     }
     if model.physical:
-        ds.attrs.update(**scaling_attrs["input"], **scaling_attrs["output"], usage=USAGE)
+        ds.attrs.update(**scaling_attrs, usage=USAGE)
     else:
         ds.attrs["usage"] = USAGE.replace("physical values", "scaled values (no scaling recorded)")
     return ds
